@@ -1,0 +1,227 @@
+package io.bq2k.connect.bigquery;
+
+import java.io.ByteArrayInputStream;
+import java.io.FileInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+
+import com.google.api.gax.core.FixedCredentialsProvider;
+import com.google.api.gax.core.NoCredentialsProvider;
+import com.google.api.gax.grpc.InstantiatingGrpcChannelProvider;
+import com.google.auth.Credentials;
+import com.google.auth.oauth2.GoogleCredentials;
+import com.google.cloud.NoCredentials;
+import com.google.cloud.ServiceOptions;
+import com.google.cloud.bigquery.BigQuery;
+import com.google.cloud.bigquery.BigQueryException;
+import com.google.cloud.bigquery.BigQueryOptions;
+import com.google.cloud.bigquery.Dataset;
+import com.google.cloud.bigquery.DatasetId;
+import com.google.cloud.bigquery.DatasetInfo;
+import com.google.cloud.bigquery.Job;
+import com.google.cloud.bigquery.JobId;
+import com.google.cloud.bigquery.JobInfo;
+import com.google.cloud.bigquery.JobStatistics.QueryStatistics;
+import com.google.cloud.bigquery.QueryJobConfiguration;
+import com.google.cloud.bigquery.Table;
+import com.google.cloud.bigquery.TableId;
+import com.google.cloud.bigquery.TableResult;
+import com.google.cloud.bigquery.storage.v1.BigQueryReadClient;
+import com.google.cloud.bigquery.storage.v1.BigQueryReadSettings;
+
+/**
+ * The one door to BigQuery: builds the clients from the config (endpoint overrides,
+ * credentials) and runs every call through the {@link Retrier}.
+ */
+public final class BigQueryGateway implements AutoCloseable {
+
+    private static final List<String> SCOPES = List.of("https://www.googleapis.com/auth/bigquery");
+
+    private final SyncConfig config;
+    private final BigQuery bigQuery;
+    private final Retrier retrier;
+    private final Credentials credentials;
+    private BigQueryReadClient readClient;
+
+    /** A finished query job: its rows (small results only) and what BigQuery billed. */
+    public record QueryOutcome(TableResult rows, long bytesProcessed) { }
+
+    public BigQueryGateway(SyncConfig config, BooleanSupplier stopping) {
+        this.config = config;
+        this.credentials = credentials(config);
+        BigQueryOptions.Builder options = BigQueryOptions.newBuilder()
+            .setProjectId(config.project())
+            .setCredentials(credentials)
+            // One retry policy, ours, so that an outage surfaces as one clear transient error.
+            .setRetrySettings(ServiceOptions.getNoRetrySettings());
+        if (!config.endpoint().isEmpty()) {
+            options.setHost(config.endpoint());
+        }
+        if (!config.location().isEmpty()) {
+            options.setLocation(config.location());
+        }
+        this.bigQuery = options.build().getService();
+        this.retrier = new Retrier(config.retryMaxAttempts(), config.retryInitialBackoffMs(), config.retryMaxBackoffMs(), stopping);
+    }
+
+    /**
+     * Parses the configured credentials; the exception message never contains the secret.
+     *
+     * @throws IllegalArgumentException when they do not parse
+     */
+    static Credentials credentials(SyncConfig config) {
+        try {
+            return switch (config.credentialsType()) {
+                case NONE -> NoCredentials.getInstance();
+                case APPLICATION_DEFAULT -> GoogleCredentials.getApplicationDefault().createScoped(SCOPES);
+                case SERVICE_ACCOUNT_JSON -> fromStream(new ByteArrayInputStream(
+                    config.credentialsJson().value().getBytes(StandardCharsets.UTF_8)));
+                case KEY_FILE -> {
+                    try (InputStream in = new FileInputStream(config.credentialsFile())) {
+                        yield fromStream(in);
+                    }
+                }
+            };
+        } catch (IOException | RuntimeException e) {
+            // Deliberately not the parser's message: it may quote the key material.
+            throw new IllegalArgumentException("the " + config.credentialsType().name().toLowerCase() + " credentials could not be loaded ("
+                + e.getClass().getSimpleName() + ")" + (config.credentialsType() == SyncConfig.CredentialsType.KEY_FILE
+                ? ": check that " + config.credentialsFile() + " exists on every worker and holds a service-account key" : ""));
+        }
+    }
+
+    private static Credentials fromStream(InputStream in) throws IOException {
+        return GoogleCredentials.fromStream(in).createScoped(SCOPES);
+    }
+
+    /** Runs a query job (DDL or a small SELECT) and waits for it. */
+    public QueryOutcome query(String what, String sql, Map<String, String> labels) {
+        return retrier.call(what, () -> {
+            QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setLabels(labels).build();
+            TableResult rows;
+            try {
+                rows = bigQuery.query(cfg);
+            } catch (BigQueryException e) {
+                if (e.getError() != null && !Retrier.isTransient(e)) {
+                    throw new Retrier.BigQueryJobFailure(e.getError());
+                }
+                throw e;
+            }
+            Job job = rows.getJobId() == null ? null : bigQuery.getJob(rows.getJobId());
+            QueryStatistics stats = job == null ? null : job.getStatistics();
+            Long bytes = stats == null ? null : stats.getTotalBytesProcessed();
+            return new QueryOutcome(rows, bytes == null ? 0 : bytes);
+        });
+    }
+
+    /** The tables a query reads, from a dry run (no cost). Empty when BigQuery does not say. */
+    public List<TableId> referencedTables(String sql) {
+        return retrier.call("dry run", () -> {
+            QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setDryRun(true).build();
+            Job job = bigQuery.create(JobInfo.of(cfg));
+            QueryStatistics stats = job.getStatistics();
+            return stats == null || stats.getReferencedTables() == null ? List.<TableId>of() : stats.getReferencedTables();
+        });
+    }
+
+    public Optional<Table> table(TableRef ref) {
+        return retrier.call("get table " + ref, () -> Optional.ofNullable(bigQuery.getTable(tableId(ref))));
+    }
+
+    public Optional<Table> table(TableId id) {
+        return retrier.call("get table " + id, () -> Optional.ofNullable(bigQuery.getTable(id)));
+    }
+
+    /** Names of the tables in a dataset that start with a prefix. */
+    public List<String> tableNames(DatasetRef dataset, String prefix) {
+        return retrier.call("list tables of " + dataset, () -> {
+            List<String> names = new ArrayList<>();
+            for (Table t : bigQuery.listTables(DatasetId.of(dataset.project(), dataset.dataset()), BigQuery.TableListOption.pageSize(1000)).iterateAll()) {
+                String name = t.getTableId().getTable();
+                if (name.startsWith(prefix)) {
+                    names.add(name);
+                }
+            }
+            return names;
+        });
+    }
+
+    public void dropTable(TableRef ref) {
+        retrier.call("drop table " + ref, () -> bigQuery.delete(tableId(ref)));
+    }
+
+    /** Makes sure the dataset exists; creates it when allowed. */
+    public void ensureDataset(DatasetRef ref, boolean create) {
+        retrier.call("check dataset " + ref, () -> {
+            DatasetId id = DatasetId.of(ref.project(), ref.dataset());
+            Dataset ds = bigQuery.getDataset(id);
+            if (ds != null) {
+                return ds;
+            }
+            if (!create) {
+                throw new Retrier.PermanentException("staging dataset " + ref + " does not exist and "
+                    + SyncConfig.STAGING_DATASET_CREATE + "=false: create it, or allow the connector to", null);
+            }
+            DatasetInfo.Builder info = DatasetInfo.newBuilder(id).setDescription("Staging tables of bq2k syncs (snapshots and diffs)");
+            if (!config.location().isEmpty()) {
+                info.setLocation(config.location());
+            }
+            return bigQuery.create(info.build());
+        });
+    }
+
+    /** The Storage Read API client, created on first use. */
+    public synchronized BigQueryReadClient readClient() {
+        if (readClient == null) {
+            readClient = retrier.call("create Storage Read client", this::newReadClient);
+        }
+        return readClient;
+    }
+
+    private BigQueryReadClient newReadClient() throws IOException {
+        BigQueryReadSettings.Builder settings = BigQueryReadSettings.newBuilder();
+        if (config.credentialsType() == SyncConfig.CredentialsType.NONE) {
+            settings.setCredentialsProvider(NoCredentialsProvider.create());
+        } else {
+            settings.setCredentialsProvider(FixedCredentialsProvider.create(credentials));
+        }
+        if (!config.storageEndpoint().isEmpty()) {
+            settings.setEndpoint(config.storageEndpoint());
+            InstantiatingGrpcChannelProvider.Builder channel = BigQueryReadSettings.defaultGrpcTransportProviderBuilder()
+                .setEndpoint(config.storageEndpoint())
+                .setMaxInboundMessageSize(Integer.MAX_VALUE);
+            if (config.credentialsType() == SyncConfig.CredentialsType.NONE) {
+                channel.setChannelConfigurator(b -> b.usePlaintext());
+            }
+            settings.setTransportChannelProvider(channel.build());
+        }
+        return BigQueryReadClient.create(settings.build());
+    }
+
+    public Retrier retrier() {
+        return retrier;
+    }
+
+    static TableId tableId(TableRef ref) {
+        return TableId.of(ref.project(), ref.dataset(), ref.table());
+    }
+
+    private static String emptyToNull(String s) {
+        return s == null || s.isEmpty() ? null : s;
+    }
+
+    @Override
+    public synchronized void close() {
+        if (readClient != null) {
+            readClient.close();
+            readClient = null;
+        }
+    }
+}

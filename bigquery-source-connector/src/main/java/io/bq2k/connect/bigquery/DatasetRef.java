@@ -1,0 +1,33 @@
+package io.bq2k.connect.bigquery;
+
+/** A validated dataset name; {@link #quoted()} is safe to splice into SQL. */
+public record DatasetRef(String project, String dataset) {
+
+    /** Parses 'dataset' or 'project.dataset'; null when it is not a valid name. */
+    public static DatasetRef parse(String text, String defaultProject) {
+        if (text == null) {
+            return null;
+        }
+        String[] parts = text.trim().split("\\.", -1);
+        String project = parts.length == 2 ? parts[0] : defaultProject;
+        String dataset = parts[parts.length - 1];
+        if (parts.length > 2 || project == null || !SyncConfig.PROJECT_ID.matcher(project).matches()
+            || !SyncConfig.SIMPLE_IDENTIFIER.matcher(dataset).matches()) {
+            return null;
+        }
+        return new DatasetRef(project, dataset);
+    }
+
+    public TableRef table(String table) {
+        return new TableRef(project, dataset, table);
+    }
+
+    public String quoted() {
+        return "`" + project + "." + dataset + "`";
+    }
+
+    @Override
+    public String toString() {
+        return project + "." + dataset;
+    }
+}

@@ -1,0 +1,110 @@
+package io.bq2k.connect.bigquery;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+import org.apache.kafka.connect.data.Schema;
+import org.apache.kafka.connect.data.SchemaBuilder;
+import org.apache.kafka.connect.data.Struct;
+
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.FieldList;
+
+import io.bq2k.connect.bigquery.SyncConfig.TemporalPrecision;
+
+/**
+ * The record contract of one run, derived from the snapshot's schema: key = Struct of the key
+ * columns, value = flat Struct of every column, under the {@link ColumnMapping} type mapping.
+ */
+public final class RecordShape {
+
+    private final List<ColumnMapping> columns;
+    private final List<ColumnMapping> keyColumns;
+    private final int[] keyPositions;
+    private final Schema keySchema;
+    private final Schema valueSchema;
+
+    private RecordShape(List<ColumnMapping> columns, List<ColumnMapping> keyColumns, String schemaNamePrefix) {
+        this.columns = columns;
+        this.keyColumns = keyColumns;
+        this.keyPositions = keyColumns.stream().mapToInt(columns::indexOf).toArray();
+        SchemaBuilder key = SchemaBuilder.struct().name(schemaNamePrefix + ".Key");
+        keyColumns.forEach(c -> key.field(c.name(), c.schema()));
+        SchemaBuilder value = SchemaBuilder.struct().name(schemaNamePrefix + ".Value").optional();
+        columns.forEach(c -> value.field(c.name(), c.schema()));
+        this.keySchema = key.build();
+        this.valueSchema = value.build();
+    }
+
+    /**
+     * The shape of a snapshot whose schema is {@code fields} (the fingerprint column excluded).
+     *
+     * @throws RunFailure for missing key columns, key columns of a non-key type, reserved names or unmapped types
+     */
+    public static RecordShape of(FieldList fields, List<String> keys, String topic, TemporalPrecision precision, String sync) {
+        List<ColumnMapping> columns = new ArrayList<>();
+        ColumnMapping[] keyColumns = new ColumnMapping[keys.size()];
+        for (Field f : fields) {
+            if (f.getName().equals(SyncSql.FINGERPRINT)) {
+                continue;
+            }
+            if (f.getName().toLowerCase(Locale.ROOT).startsWith(SyncSql.PREFIX)) {
+                throw new RunFailure(sync, "column `" + f.getName() + "` uses the prefix " + SyncSql.PREFIX
+                    + ", reserved for the connector's own columns: rename it in the query");
+            }
+            int k = keys.indexOf(f.getName());
+            ColumnMapping m;
+            try {
+                m = ColumnMapping.of(f, k >= 0, precision);
+            } catch (ColumnMapping.UnsupportedTypeException e) {
+                throw new RunFailure(sync, e.getMessage());
+            }
+            if (k >= 0) {
+                if (!ColumnMapping.isKeyType(m.bigQueryType())) {
+                    throw new RunFailure(sync, "key column `" + f.getName() + "` has type " + m.bigQueryType()
+                        + ", which cannot be a key (use INT64, STRING, NUMERIC, DATE, DATETIME, TIMESTAMP, TIME or BOOL; cast it in the query)");
+                }
+                keyColumns[k] = m;
+            }
+            columns.add(m);
+        }
+        for (int i = 0; i < keys.size(); i++) {
+            if (keyColumns[i] == null) {
+                throw new RunFailure(sync, "key column `" + keys.get(i) + "` is not in the query result (columns: "
+                    + columns.stream().map(ColumnMapping::name).toList() + "); fix " + SyncConfig.KEY_COLUMNS + " or the query");
+            }
+        }
+        return new RecordShape(columns, List.of(keyColumns), schemaNamePrefix(topic));
+    }
+
+    /** Connect schema names are namespaced like Avro names: letters, digits, underscores, dots. */
+    static String schemaNamePrefix(String topic) {
+        String s = topic.replaceAll("[^A-Za-z0-9_.]", "_");
+        return Character.isDigit(s.charAt(0)) ? "_" + s : s;
+    }
+
+    public List<ColumnMapping> columns() { return columns; }
+    public List<ColumnMapping> keyColumns() { return keyColumns; }
+    public Schema keySchema() { return keySchema; }
+    public Schema valueSchema() { return valueSchema; }
+
+    /** Builds key and value from decoded column values, in {@link #columns()} order. */
+    public Change change(long seq, String op, Object[] values) {
+        Struct key = new Struct(keySchema);
+        for (int i = 0; i < keyPositions.length; i++) {
+            key.put(keyColumns.get(i).name(), values[keyPositions[i]]);
+        }
+        if (SyncSql.OP_REMOVED.equals(op)) {
+            return new Change(seq, op, key, null);
+        }
+        Struct value = new Struct(valueSchema);
+        for (int i = 0; i < columns.size(); i++) {
+            value.put(columns.get(i).name(), values[i]);
+        }
+        return new Change(seq, op, key, value);
+    }
+
+    /** One change of a run: its position in the bucket, operation, key and (null for a removal) value. */
+    public record Change(long seq, String op, Struct key, Struct value) { }
+}

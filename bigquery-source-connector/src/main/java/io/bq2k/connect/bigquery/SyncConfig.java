@@ -1,0 +1,340 @@
+package io.bq2k.connect.bigquery;
+
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.Width;
+import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.types.Password;
+
+/**
+ * The configuration of one sync (one connector instance): the single {@link ConfigDef} of the
+ * connector, with docs, groups and validators. The config reference in the README is generated
+ * from {@link #CONFIG_DEF} by {@link ConfigDocs}.
+ */
+public final class SyncConfig extends AbstractConfig {
+
+    /** BigQuery identifiers we splice into SQL (dataset, sync name): letters, digits, underscores. */
+    static final Pattern SIMPLE_IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]{0,1023}");
+    /** A project id as BigQuery accepts it (with an optional "domain:" prefix). */
+    static final Pattern PROJECT_ID = Pattern.compile("([a-z][a-z0-9.-]*:)?[a-z][a-z0-9-]{1,61}[a-z0-9]");
+
+    public static final String GROUP_BIGQUERY = "BigQuery";
+    public static final String GROUP_SYNC = "Sync";
+    public static final String GROUP_SCHEDULE = "Schedule";
+    public static final String GROUP_SAFETY = "Safety";
+    public static final String GROUP_READ = "Reading changes";
+
+    public static final String PROJECT = "bigquery.project";
+    public static final String LOCATION = "bigquery.location";
+    public static final String ENDPOINT = "bigquery.endpoint";
+    public static final String STORAGE_ENDPOINT = "bigquery.storage.endpoint";
+    public static final String CREDENTIALS_TYPE = "bigquery.credentials.type";
+    public static final String CREDENTIALS_JSON = "bigquery.credentials.json";
+    public static final String CREDENTIALS_FILE = "bigquery.credentials.file";
+    public static final String RETRY_MAX_ATTEMPTS = "bigquery.retry.max.attempts";
+    public static final String RETRY_INITIAL_BACKOFF_MS = "bigquery.retry.initial.backoff.ms";
+    public static final String RETRY_MAX_BACKOFF_MS = "bigquery.retry.max.backoff.ms";
+
+    public static final String SYNC_NAME = "sync.name";
+    public static final String QUERY = "query";
+    public static final String TABLE = "table";
+    public static final String KEY_COLUMNS = "key.columns";
+    public static final String TOPIC = "topic";
+    public static final String RUN_HISTORY_TOPIC = "run.history.topic";
+    public static final String STAGING_DATASET = "staging.dataset";
+    public static final String STAGING_DATASET_CREATE = "staging.dataset.create";
+    public static final String STAGING_EXPIRATION_HOURS = "staging.table.expiration.hours";
+    public static final String TEMPORAL_PRECISION = "temporal.precision";
+
+    public static final String SCHEDULE_INTERVAL_MS = "schedule.interval.ms";
+    public static final String SCHEDULE_CRON = "schedule.cron";
+    public static final String SKIP_UNCHANGED = "schedule.skip.unchanged.inputs";
+
+    public static final String MASS_DELETE_MAX_RATIO = "mass.delete.max.ratio";
+    public static final String MASS_DELETE_ALLOW_RUN = "mass.delete.allow.run";
+
+    public static final String READ_API = "read.api";
+    public static final String READ_CHUNK_ROWS = "read.chunk.rows";
+    public static final String DIFF_BUCKETS = "diff.buckets";
+
+    public enum CredentialsType { APPLICATION_DEFAULT, SERVICE_ACCOUNT_JSON, KEY_FILE, NONE }
+
+    public enum ReadApi { STORAGE, REST }
+
+    /** How TIMESTAMP, DATETIME and TIME travel: see the type mapping in the README. */
+    public enum TemporalPrecision { MICROS, MILLIS }
+
+    public static final ConfigDef CONFIG_DEF = new ConfigDef()
+        // BigQuery
+        .define(PROJECT, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ProjectValidator(), Importance.HIGH,
+            "Google Cloud project that runs the sync's query jobs and is billed for them. Unqualified table names in the query resolve in this project.",
+            GROUP_BIGQUERY, 1, Width.MEDIUM, "Project")
+        .define(LOCATION, Type.STRING, "", Importance.MEDIUM,
+            "BigQuery location (e.g. 'US', 'EU', 'europe-west1') where jobs run; it must match the location of the staging dataset and of the query's tables. Empty: BigQuery infers it.",
+            GROUP_BIGQUERY, 2, Width.SHORT, "Location")
+        .define(ENDPOINT, Type.STRING, "", Importance.LOW,
+            "Override of the BigQuery REST endpoint, e.g. 'http://127.0.0.1:9050' for an emulator. Empty: Google's endpoint.",
+            GROUP_BIGQUERY, 3, Width.MEDIUM, "REST endpoint")
+        .define(STORAGE_ENDPOINT, Type.STRING, "", Importance.LOW,
+            "Override of the BigQuery Storage Read API endpoint as host:port, e.g. '127.0.0.1:9060' for an emulator (plaintext gRPC when credentials type is 'none'). Empty: Google's endpoint.",
+            GROUP_BIGQUERY, 4, Width.MEDIUM, "Storage Read endpoint")
+        .define(CREDENTIALS_TYPE, Type.STRING, "application_default", enumValidator(CredentialsType.values()), Importance.HIGH,
+            "How the connector authenticates: 'application_default' (the worker's Application Default Credentials), 'service_account_json' (the key in bigquery.credentials.json), 'key_file' (a key file at bigquery.credentials.file on every worker), or 'none' (no credentials; emulators only).",
+            GROUP_BIGQUERY, 5, Width.MEDIUM, "Credentials type")
+        .define(CREDENTIALS_JSON, Type.PASSWORD, null, Importance.HIGH,
+            "Service-account key JSON, used when bigquery.credentials.type=service_account_json. A secret: never logged or shown by the REST API; may come from a config provider, e.g. ${file:/etc/secrets/bq.properties:sa}.",
+            GROUP_BIGQUERY, 6, Width.LONG, "Service-account JSON")
+        .define(CREDENTIALS_FILE, Type.STRING, "", Importance.MEDIUM,
+            "Path of a service-account key file present on every worker, used when bigquery.credentials.type=key_file.",
+            GROUP_BIGQUERY, 7, Width.LONG, "Key file")
+        .define(RETRY_MAX_ATTEMPTS, Type.INT, 8, ConfigDef.Range.between(1, 100), Importance.LOW,
+            "Attempts of one BigQuery call before a transient error (HTTP 5xx, rate limit, connection reset, gRPC UNAVAILABLE) gives up; the run is then retried from its last completed step at the next poll.",
+            GROUP_BIGQUERY, 8, Width.SHORT, "Retry attempts")
+        .define(RETRY_INITIAL_BACKOFF_MS, Type.LONG, 500L, ConfigDef.Range.between(1, 3_600_000), Importance.LOW,
+            "First backoff after a transient BigQuery error; it doubles per attempt (with jitter) up to bigquery.retry.max.backoff.ms.",
+            GROUP_BIGQUERY, 9, Width.SHORT, "Initial backoff (ms)")
+        .define(RETRY_MAX_BACKOFF_MS, Type.LONG, 30_000L, ConfigDef.Range.between(1, 3_600_000), Importance.LOW,
+            "Upper bound of the backoff between attempts of one BigQuery call.",
+            GROUP_BIGQUERY, 10, Width.SHORT, "Max backoff (ms)")
+        // Sync
+        .define(SYNC_NAME, Type.STRING, "", Importance.MEDIUM,
+            "Name of the sync: letters, digits and underscores. Names the staging tables and the source partition of the offsets. Empty: derived from the connector name. Changing it starts a new sync from scratch.",
+            GROUP_SYNC, 1, Width.MEDIUM, "Sync name")
+        .define(QUERY, Type.STRING, "", Importance.HIGH,
+            "GoogleSQL query whose result the topic mirrors (one row per key). Exactly one of 'query' and 'table' is set.",
+            GROUP_SYNC, 2, Width.LONG, "Query")
+        .define(TABLE, Type.STRING, "", Importance.HIGH,
+            "A table to mirror instead of a query, as 'dataset.table' or 'project.dataset.table'. Exactly one of 'query' and 'table' is set.",
+            GROUP_SYNC, 3, Width.LONG, "Table")
+        .define(KEY_COLUMNS, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH,
+            "Comma-separated columns of the result that identify a row (the primary key in MySQL). Each must exist, be of a groupable scalar type, and never be NULL or duplicated.",
+            GROUP_SYNC, 4, Width.MEDIUM, "Key columns")
+        .define(TOPIC, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH,
+            "Kafka topic that receives one record per change: key = key columns, value = the full row, null value (tombstone) for a removed row. Make it compacted (topic.creation.default.cleanup.policy=compact).",
+            GROUP_SYNC, 5, Width.MEDIUM, "Topic")
+        .define(RUN_HISTORY_TOPIC, Type.STRING, "", Importance.MEDIUM,
+            "Topic that receives one summary record per finished run (counts, timings, end offsets on the data topic), keyed by sync. Empty: '<topic>.runs'. Never the data topic.",
+            GROUP_SYNC, 6, Width.MEDIUM, "Run history topic")
+        .define(STAGING_DATASET, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH,
+            "Dataset ('dataset' or 'project.dataset') that holds the sync's snapshot and diff tables. It must be in the same location as the query's tables.",
+            GROUP_SYNC, 7, Width.MEDIUM, "Staging dataset")
+        .define(STAGING_DATASET_CREATE, Type.BOOLEAN, true, Importance.LOW,
+            "Create the staging dataset when it does not exist.",
+            GROUP_SYNC, 8, Width.SHORT, "Create staging dataset")
+        .define(STAGING_EXPIRATION_HOURS, Type.INT, 168, ConfigDef.Range.between(1, 24 * 365), Importance.LOW,
+            "Expiration of every staging table, a safety net: tables no resume can need are dropped after each run anyway. Keep it longer than any outage you want to resume from exactly.",
+            GROUP_SYNC, 9, Width.SHORT, "Staging table expiration (h)")
+        .define(TEMPORAL_PRECISION, Type.STRING, "micros", enumValidator(TemporalPrecision.values()), Importance.MEDIUM,
+            "'micros' (default): TIMESTAMP/DATETIME as io.debezium.time.MicroTimestamp and TIME as io.debezium.time.MicroTime, keeping BigQuery's microseconds (Debezium's JDBC sink writes DATETIME(6)/TIME(6)). 'millis': Connect's Timestamp and Time logical types, which every sink understands, truncated to milliseconds.",
+            GROUP_SYNC, 10, Width.SHORT, "Temporal precision")
+        // Schedule
+        .define(SCHEDULE_INTERVAL_MS, Type.LONG, 3_600_000L, ConfigDef.Range.between(1_000, Long.MAX_VALUE), Importance.HIGH,
+            "Time between the starts of consecutive runs. The first run starts when the task starts. Ignored when schedule.cron is set.",
+            GROUP_SCHEDULE, 1, Width.SHORT, "Interval (ms)")
+        .define(SCHEDULE_CRON, Type.STRING, "", new CronValidator(), Importance.MEDIUM,
+            "Run at the times of this cron expression (5 fields: minute hour day-of-month month day-of-week, in UTC; e.g. '*/15 * * * *', '0 6 * * 1-5') instead of at a fixed interval. The first run still starts when the task starts.",
+            GROUP_SCHEDULE, 2, Width.MEDIUM, "Cron")
+        .define(SKIP_UNCHANGED, Type.BOOLEAN, true, Importance.MEDIUM,
+            "Before running the query, dry-run it and skip the run (no query cost) when no table it reads changed since the last run (by last-modified time). Queries reading views, external tables or non-deterministic functions such as CURRENT_DATE() should set this to false.",
+            GROUP_SCHEDULE, 3, Width.SHORT, "Skip unchanged inputs")
+        // Safety
+        .define(MASS_DELETE_MAX_RATIO, Type.DOUBLE, 0.5, ConfigDef.Range.between(0.0, 1.0), Importance.HIGH,
+            "Mass-delete guard: a run that would remove more than this share of the baseline's rows is held (the task fails with an explanation) before anything is emitted. 1.0 disables the guard.",
+            GROUP_SAFETY, 1, Width.SHORT, "Max share of removed rows")
+        .define(MASS_DELETE_ALLOW_RUN, Type.LONG, -1L, Importance.MEDIUM,
+            "Confirms one held run: set it to the run id the guard's error names, and that run proceeds even though it removes more than mass.delete.max.ratio. -1: no run confirmed.",
+            GROUP_SAFETY, 2, Width.SHORT, "Confirmed mass-delete run")
+        // Reading
+        .define(READ_API, Type.STRING, "storage", enumValidator(ReadApi.values()), Importance.MEDIUM,
+            "How changes are read: 'storage' (BigQuery Storage Read API, Avro; needs bigquery.readsessions.create) or 'rest' (query results over REST; slower, for accounts without read-session permission).",
+            GROUP_READ, 1, Width.SHORT, "Read API")
+        .define(READ_CHUNK_ROWS, Type.INT, 20_000, ConfigDef.Range.between(100, 1_000_000), Importance.LOW,
+            "Changes read per chunk. Memory is bounded by about two chunks of rows whatever the size of the diff.",
+            GROUP_READ, 2, Width.SHORT, "Chunk rows")
+        .define(DIFF_BUCKETS, Type.INT, 16, ConfigDef.Range.between(1, 4096), Importance.LOW,
+            "Hash buckets that number the changes of a run inside BigQuery (so no single worker sorts them all). Changing it affects only runs started afterwards.",
+            GROUP_READ, 3, Width.SHORT, "Diff buckets");
+
+    public SyncConfig(Map<String, ?> props) {
+        this(props, true);
+    }
+
+    private SyncConfig(Map<String, ?> props, boolean checkCrossFieldRules) {
+        super(CONFIG_DEF, props, false);
+        if (checkCrossFieldRules) {
+            checkCrossFieldRules(this).ifPresent(e -> {
+                throw new ConfigException(e.field(), null, e.message());
+            });
+        }
+    }
+
+    /** The config with single-field validation only, so validate() can attach cross-field errors to their fields. */
+    static SyncConfig unchecked(Map<String, ?> props) {
+        return new SyncConfig(props, false);
+    }
+
+    /** A rule spanning fields, broken: the field to blame and what to do. */
+    public record FieldError(String field, String message) { }
+
+    /** Rules that no single-field validator can express. */
+    static java.util.Optional<FieldError> checkCrossFieldRules(SyncConfig c) {
+        return firstError(List.of(
+            () -> (c.query().isEmpty() == c.table().isEmpty())
+                ? new FieldError(QUERY, "Set exactly one of 'query' and 'table' (query is "
+                    + (c.query().isEmpty() ? "empty" : "set") + ", table is " + (c.table().isEmpty() ? "empty" : "set") + ").")
+                : null,
+            () -> !c.table().isEmpty() && TableRef.parse(c.table(), c.project()) == null
+                ? new FieldError(TABLE, "'" + c.table() + "' is not a table name: use 'dataset.table' or 'project.dataset.table'.")
+                : null,
+            () -> keyColumnError(c.keyColumns()),
+            () -> topicError(TOPIC, c.topic()),
+            () -> topicError(RUN_HISTORY_TOPIC, c.runHistoryTopic()),
+            () -> c.runHistoryTopic().equals(c.topic())
+                ? new FieldError(RUN_HISTORY_TOPIC, "The run history topic must differ from the data topic '" + c.topic() + "': run summaries never go into the data.")
+                : null,
+            () -> DatasetRef.parse(c.getString(STAGING_DATASET), c.project()) == null
+                ? new FieldError(STAGING_DATASET, "'" + c.getString(STAGING_DATASET) + "' is not a dataset name: use 'dataset' or 'project.dataset' (letters, digits, underscores).")
+                : null,
+            () -> c.credentialsType() == CredentialsType.SERVICE_ACCOUNT_JSON
+                    && (c.getPassword(CREDENTIALS_JSON) == null || c.getPassword(CREDENTIALS_JSON).value().isBlank())
+                ? new FieldError(CREDENTIALS_JSON, "bigquery.credentials.type=service_account_json needs the key JSON in bigquery.credentials.json.")
+                : null,
+            () -> c.credentialsType() == CredentialsType.KEY_FILE && c.getString(CREDENTIALS_FILE).isBlank()
+                ? new FieldError(CREDENTIALS_FILE, "bigquery.credentials.type=key_file needs the path of the key file in bigquery.credentials.file.")
+                : null,
+            () -> !c.syncName().isEmpty() && !SIMPLE_IDENTIFIER.matcher(c.syncName()).matches()
+                ? new FieldError(SYNC_NAME, "'" + c.syncName() + "' is not a valid sync name: use letters, digits and underscores.")
+                : null));
+    }
+
+    private static java.util.Optional<FieldError> firstError(List<java.util.function.Supplier<FieldError>> rules) {
+        return rules.stream().map(java.util.function.Supplier::get).filter(java.util.Objects::nonNull).findFirst();
+    }
+
+    static FieldError keyColumnError(List<String> keys) {
+        if (keys.isEmpty()) {
+            return new FieldError(KEY_COLUMNS, "Name at least one key column: the column(s) that identify a row of the result.");
+        }
+        if (keys.stream().distinct().count() != keys.size()) {
+            return new FieldError(KEY_COLUMNS, "Key columns " + keys + " name a column twice.");
+        }
+        for (String k : keys) {
+            if (k.isBlank() || k.contains("`") || k.length() > 300) {
+                return new FieldError(KEY_COLUMNS, "'" + k + "' is not a column name (empty, too long or containing a backtick).");
+            }
+        }
+        return null;
+    }
+
+    static FieldError topicError(String field, String topic) {
+        try {
+            org.apache.kafka.common.internals.Topic.validate(topic);
+            return null;
+        } catch (org.apache.kafka.common.errors.InvalidTopicException e) {
+            return new FieldError(field, "Invalid topic name '" + topic + "': " + e.getMessage());
+        }
+    }
+
+    // ---- typed getters -------------------------------------------------------------------------
+
+    public String project() { return getString(PROJECT); }
+    public String location() { return getString(LOCATION); }
+    public String endpoint() { return getString(ENDPOINT); }
+    public String storageEndpoint() { return getString(STORAGE_ENDPOINT); }
+    public CredentialsType credentialsType() { return enumValue(CredentialsType.class, getString(CREDENTIALS_TYPE)); }
+    public Password credentialsJson() { return getPassword(CREDENTIALS_JSON); }
+    public String credentialsFile() { return getString(CREDENTIALS_FILE); }
+    public int retryMaxAttempts() { return getInt(RETRY_MAX_ATTEMPTS); }
+    public long retryInitialBackoffMs() { return getLong(RETRY_INITIAL_BACKOFF_MS); }
+    public long retryMaxBackoffMs() { return getLong(RETRY_MAX_BACKOFF_MS); }
+    public String syncName() { return getString(SYNC_NAME); }
+    public String query() { return getString(QUERY).trim(); }
+    public String table() { return getString(TABLE).trim(); }
+    public List<String> keyColumns() { return getList(KEY_COLUMNS).stream().map(String::trim).toList(); }
+    public String topic() { return getString(TOPIC); }
+    public String runHistoryTopic() {
+        String t = getString(RUN_HISTORY_TOPIC);
+        return t.isBlank() ? topic() + ".runs" : t;
+    }
+    public DatasetRef stagingDataset() { return DatasetRef.parse(getString(STAGING_DATASET), project()); }
+    public boolean createStagingDataset() { return getBoolean(STAGING_DATASET_CREATE); }
+    public int stagingExpirationHours() { return getInt(STAGING_EXPIRATION_HOURS); }
+    public TemporalPrecision temporalPrecision() { return enumValue(TemporalPrecision.class, getString(TEMPORAL_PRECISION)); }
+    public long scheduleIntervalMs() { return getLong(SCHEDULE_INTERVAL_MS); }
+    public String scheduleCron() { return getString(SCHEDULE_CRON).trim(); }
+    public boolean skipUnchangedInputs() { return getBoolean(SKIP_UNCHANGED); }
+    public double massDeleteMaxRatio() { return getDouble(MASS_DELETE_MAX_RATIO); }
+    public long massDeleteAllowRun() { return getLong(MASS_DELETE_ALLOW_RUN); }
+    public ReadApi readApi() { return enumValue(ReadApi.class, getString(READ_API)); }
+    public int readChunkRows() { return getInt(READ_CHUNK_ROWS); }
+    public int diffBuckets() { return getInt(DIFF_BUCKETS); }
+
+    /** The query whose result is mirrored: the configured query, or a SELECT * of the table. */
+    public String sourceQuery() {
+        return query().isEmpty() ? "SELECT * FROM " + TableRef.parse(table(), project()).quoted() : query();
+    }
+
+    // ---- validators ----------------------------------------------------------------------------
+
+    static <E extends Enum<E>> E enumValue(Class<E> type, String value) {
+        return Enum.valueOf(type, value.trim().toUpperCase(Locale.ROOT));
+    }
+
+    static ConfigDef.Validator enumValidator(Enum<?>[] values) {
+        List<String> names = java.util.Arrays.stream(values).map(v -> v.name().toLowerCase(Locale.ROOT)).toList();
+        return new ConfigDef.Validator() {
+            @Override
+            public void ensureValid(String name, Object value) {
+                if (value == null || !names.contains(value.toString().trim().toLowerCase(Locale.ROOT))) {
+                    throw new ConfigException(name, value, "Must be one of " + names + ".");
+                }
+            }
+
+            @Override
+            public String toString() {
+                return String.join(", ", names);
+            }
+        };
+    }
+
+    static final class ProjectValidator implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (value == null || !PROJECT_ID.matcher(value.toString()).matches()) {
+                throw new ConfigException(name, value, "Not a Google Cloud project id (6-30 lowercase letters, digits and hyphens, starting with a letter).");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "a Google Cloud project id";
+        }
+    }
+
+    static final class CronValidator implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            String expr = value == null ? "" : value.toString().trim();
+            if (expr.isEmpty()) {
+                return;
+            }
+            try {
+                CronSchedule.parse(expr);
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(name, value, e.getMessage());
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "empty, or a 5-field cron expression";
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package io.bq2k.connect.bigquery;
+
+import java.util.List;
+import java.util.stream.Collectors;
+
+/**
+ * Every SQL statement a run sends to BigQuery, in one readable place. Each write is
+ * {@code CREATE OR REPLACE TABLE} of a table named by (sync, run), so any step can be retried
+ * and gives the same table. Only validated identifiers are spliced in; the configured query is
+ * the one user text that is embedded, as a subquery.
+ */
+public final class SyncSql {
+
+    /** Internal columns; a result column with this prefix is rejected. */
+    public static final String PREFIX = "_bq2k_";
+    public static final String FINGERPRINT = PREFIX + "fp";
+    public static final String BUCKET = PREFIX + "bucket";
+    public static final String SEQ = PREFIX + "seq";
+    public static final String OP = PREFIX + "op";
+    private static final String PRESENT = PREFIX + "present";
+
+    public static final String OP_ADDED = "C";
+    public static final String OP_CHANGED = "U";
+    public static final String OP_REMOVED = "D";
+
+    private final StagingTables staging;
+    private final List<String> keys;
+    private final int expirationHours;
+
+    public SyncSql(StagingTables staging, List<String> keyColumns, int expirationHours) {
+        this.staging = staging;
+        this.keys = keyColumns;
+        this.expirationHours = expirationHours;
+    }
+
+    /** Backtick-quotes a column name (names with backticks are rejected by the config). */
+    public static String quote(String column) {
+        return "`" + column + "`";
+    }
+
+    private String options() {
+        return "OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL " + expirationHours + " HOUR))";
+    }
+
+    /**
+     * Step 1: the query result with a fingerprint of each whole row. MD5 rather than
+     * FARM_FINGERPRINT: 128 bits make a missed change from a collision negligible, and it is
+     * equally cheap in BigQuery (and 50 times faster in the emulator the tests use).
+     */
+    public String snapshot(long run, String query) {
+        return "CREATE OR REPLACE TABLE " + staging.snapshot(run).quoted() + "\n"
+            + options() + "\n"
+            + "AS SELECT " + PREFIX + "row.*, MD5(TO_JSON_STRING(" + PREFIX + "row)) AS " + FINGERPRINT + "\n"
+            + "FROM (\n" + stripTrailingSemicolons(query) + "\n) AS " + PREFIX + "row";
+    }
+
+    /** Step 2: NULL and duplicate keys, with one example of each (the smallest, so it is stable). */
+    public String keyCheck(long run) {
+        String keyJson = "TO_JSON_STRING(STRUCT(" + keys.stream().map(k -> quote(k) + " AS " + quote(k)).collect(Collectors.joining(", ")) + "))";
+        String anyNull = keys.stream().map(k -> quote(k) + " IS NULL").collect(Collectors.joining(" OR "));
+        return "SELECT\n"
+            + "  SUM(" + PREFIX + "n) AS row_count,\n"
+            + "  COUNTIF(" + PREFIX + "null) AS null_keys,\n"
+            + "  COUNTIF(NOT " + PREFIX + "null AND " + PREFIX + "n > 1) AS duplicate_keys,\n"
+            + "  MIN(IF(" + PREFIX + "null, " + PREFIX + "key, NULL)) AS null_example,\n"
+            + "  MIN(IF(NOT " + PREFIX + "null AND " + PREFIX + "n > 1, " + PREFIX + "key, NULL)) AS duplicate_example\n"
+            + "FROM (\n"
+            + "  SELECT " + keyJson + " AS " + PREFIX + "key, COUNT(*) AS " + PREFIX + "n, LOGICAL_OR(" + anyNull + ") AS " + PREFIX + "null\n"
+            + "  FROM " + staging.snapshot(run).quoted() + "\n"
+            + "  GROUP BY 1\n"
+            + ")";
+    }
+
+    /**
+     * Step 3: the changes of run {@code run} against {@code oldSide}, numbered so that a
+     * position (bucket, seq) identifies a change deterministically: bucket by a hash of the key
+     * (28 bits of its MD5), then row number inside the bucket ordered by key.
+     *
+     * @param columns the snapshot's columns in order (without the fingerprint)
+     */
+    public String diff(long run, OldSide oldSide, List<ColumnMapping> columns, int buckets) {
+        String keyStruct = keys.stream().map(k -> "COALESCE(n." + quote(k) + ", o." + quote(k) + ") AS " + quote(k))
+            .collect(Collectors.joining(", "));
+        String projection = columns.stream()
+            .map(c -> (keys.contains(c.name()) ? "COALESCE(n." + quote(c.name()) + ", o." + quote(c.name()) + ")"
+                : c.emitExpression("n." + quote(c.name()))) + " AS " + quote(c.name()))
+            .collect(Collectors.joining(",\n    "));
+        String join = keys.stream().map(k -> "n." + quote(k) + " = o." + quote(k)).collect(Collectors.joining(" AND "));
+        String order = keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+        return "CREATE OR REPLACE TABLE " + staging.diff(run).quoted() + "\n"
+            + "CLUSTER BY " + BUCKET + ", " + SEQ + "\n"
+            + options() + "\n"
+            + "AS SELECT " + BUCKET + ", ROW_NUMBER() OVER (PARTITION BY " + BUCKET + " ORDER BY " + order + ") AS " + SEQ + ", * EXCEPT (" + BUCKET + ")\n"
+            + "FROM (\n"
+            + "  SELECT\n"
+            + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(" + keyStruct + ")))), 1, 7)) AS INT64), " + buckets + ") AS " + BUCKET + ",\n"
+            + "    CASE WHEN n." + FINGERPRINT + " IS NULL THEN '" + OP_REMOVED + "' WHEN o." + PRESENT + " IS NULL THEN '" + OP_ADDED
+            + "' ELSE '" + OP_CHANGED + "' END AS " + OP + ",\n"
+            + "    " + projection + "\n"
+            + "  FROM " + staging.snapshot(run).quoted() + " AS n\n"
+            + "  FULL OUTER JOIN (\n" + oldSide.sql(this) + "\n  ) AS o\n"
+            + "  ON " + join + "\n"
+            + "  WHERE o." + PRESENT + " IS NULL OR n." + FINGERPRINT + " IS NULL OR o." + FINGERPRINT + " IS NULL OR n." + FINGERPRINT + " != o." + FINGERPRINT + "\n"
+            + ")";
+    }
+
+    /** Step 3b: change counts per bucket and per operation (reads three small columns). */
+    public String diffStats(long run) {
+        return "SELECT " + BUCKET + " AS bucket, COUNT(*) AS changes,\n"
+            + "  COUNTIF(" + OP + " = '" + OP_ADDED + "') AS added,\n"
+            + "  COUNTIF(" + OP + " = '" + OP_CHANGED + "') AS changed,\n"
+            + "  COUNTIF(" + OP + " = '" + OP_REMOVED + "') AS removed\n"
+            + "FROM " + staging.diff(run).quoted() + "\n"
+            + "GROUP BY 1 ORDER BY 1";
+    }
+
+    /** Row restriction selecting one chunk of the diff (Storage Read API syntax, also valid SQL). */
+    public static String chunkRestriction(Chunk chunk) {
+        return BUCKET + " = " + chunk.bucket() + " AND " + SEQ + " BETWEEN " + chunk.firstSeq() + " AND " + chunk.lastSeq();
+    }
+
+    /** One chunk in seq order, for the REST read path. */
+    public static String chunkQuery(TableRef diffTable, Chunk chunk) {
+        return "SELECT * FROM " + diffTable.quoted() + "\nWHERE " + chunkRestriction(chunk) + "\nORDER BY " + SEQ;
+    }
+
+    private String keyColumnsOf(TableRef table, String fingerprint) {
+        return "    SELECT " + keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "))
+            + ", " + fingerprint + " AS " + FINGERPRINT + ", TRUE AS " + PRESENT + " FROM " + table.quoted();
+    }
+
+    static String stripTrailingSemicolons(String query) {
+        String q = query.strip();
+        while (q.endsWith(";")) {
+            q = q.substring(0, q.length() - 1).strip();
+        }
+        return q;
+    }
+
+    /** What a snapshot is compared with. Only key and fingerprint columns are read from it. */
+    public sealed interface OldSide {
+        String sql(SyncSql sql);
+
+        /** Incremental run: the baseline snapshot; unchanged rows drop out. */
+        record Baseline(long run) implements OldSide {
+            @Override
+            public String sql(SyncSql sql) {
+                return sql.keyColumnsOf(sql.staging.snapshot(run), FINGERPRINT);
+            }
+        }
+
+        /**
+         * Full run: every current row is emitted, and keys of the given retained snapshots that
+         * are gone get a tombstone (so a resync never leaves stale rows behind). With no
+         * snapshot retained, the old side is empty.
+         */
+        record Resync(long run, List<Long> retainedSnapshots) implements OldSide {
+            @Override
+            public String sql(SyncSql sql) {
+                if (retainedSnapshots.isEmpty()) {
+                    return sql.keyColumnsOf(sql.staging.snapshot(run), "CAST(NULL AS BYTES)") + " WHERE FALSE";
+                }
+                String keyList = sql.keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+                String union = retainedSnapshots.stream()
+                    .map(r -> "SELECT " + keyList + " FROM " + sql.staging.snapshot(r).quoted())
+                    .collect(Collectors.joining("\n    UNION DISTINCT\n    "));
+                return "    SELECT " + keyList + ", CAST(NULL AS BYTES) AS " + FINGERPRINT + ", TRUE AS " + PRESENT
+                    + " FROM (\n    " + union + "\n    )";
+            }
+        }
+    }
+}

@@ -1,0 +1,263 @@
+package io.bq2k.connect.bigquery.it;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import com.fasterxml.jackson.databind.JsonNode;
+
+import io.bq2k.connect.bigquery.BigQuerySourceConnector;
+
+/**
+ * The source connector against real parts: the bqemulator BigQuery emulator (from PyPI) and an
+ * embedded KRaft broker with a distributed Connect worker; the topic is read back like any
+ * consumer would.
+ */
+@Timeout(value = 15, unit = java.util.concurrent.TimeUnit.MINUTES)
+class SourceConnectorIT {
+
+    static BqEmulator bq;
+    static EmbeddedConnectCluster connect;
+
+    @BeforeAll
+    static void start() throws Exception {
+        bq = BqEmulator.start();
+        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
+        Map<String, String> worker = new HashMap<>();
+        worker.put("offset.flush.interval.ms", "500");
+        connect = new EmbeddedConnectCluster.Builder().name("source-it").numWorkers(1).workerProps(worker).build();
+        try {
+            connect.start();
+        } catch (RuntimeException e) {
+            connect.stop();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void stop() {
+        if (connect != null) {
+            connect.stop();
+        }
+        if (bq != null) {
+            bq.close();
+        }
+    }
+
+    static Map<String, String> connectorConfig(String name, String table) {
+        Map<String, String> c = new HashMap<>();
+        c.put("connector.class", BigQuerySourceConnector.class.getName());
+        c.put("tasks.max", "1");
+        c.put("bigquery.project", BqEmulator.PROJECT);
+        c.put("bigquery.endpoint", bq.restEndpoint());
+        c.put("bigquery.storage.endpoint", bq.grpcEndpoint());
+        c.put("bigquery.credentials.type", "none");
+        c.put("bigquery.retry.max.attempts", "3");
+        c.put("query", "SELECT * FROM src." + table);
+        c.put("key.columns", "id");
+        c.put("topic", name);
+        c.put("staging.dataset", "bq2k_staging");
+        c.put("schedule.interval.ms", "3600000");
+        c.put("read.chunk.rows", "500");
+        c.put("key.converter", "org.apache.kafka.connect.json.JsonConverter");
+        c.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+        c.put("topic.creation.default.replication.factor", "1");
+        c.put("topic.creation.default.partitions", "3");
+        c.put("topic.creation.default.cleanup.policy", "compact");
+        return c;
+    }
+
+    /** Version v of the demo table: each version inserts, updates, deletes and keeps rows. */
+    static String usersTable(String table, int v) {
+        return "CREATE OR REPLACE TABLE src." + table + " AS SELECT id,\n"
+            + "  CONCAT('user ', CAST(id AS STRING), IF(MOD(id, 3) = " + (v % 3) + ", CONCAT(' ü', CAST(" + v + " AS STRING)), '')) AS name,\n"
+            + "  CAST(id AS FLOAT64) * 1.5 + IF(MOD(id, 5) = " + (v % 5) + ", " + v + ", 0) AS score,\n"
+            + "  TIMESTAMP_ADD(TIMESTAMP '2024-01-01 00:00:00 UTC', INTERVAL id * 1000001 MICROSECOND) AS seen_at\n"
+            + "FROM UNNEST(GENERATE_ARRAY(1, " + (200 + 20 * v) + ")) AS id\n"
+            + "WHERE MOD(id, 7) != " + (v % 7);
+    }
+
+    /** The same rows, computed here: what the topic must hold after the run of version v. */
+    static Map<Long, Map<String, Object>> expectedUsers(int v) {
+        Map<Long, Map<String, Object>> rows = new TreeMap<>();
+        for (long id = 1; id <= 200 + 20L * v; id++) {
+            if (id % 7 == v % 7) {
+                continue;
+            }
+            Map<String, Object> r = new HashMap<>();
+            r.put("id", id);
+            r.put("name", "user " + id + (id % 3 == v % 3 ? " ü" + v : ""));
+            r.put("score", id * 1.5 + (id % 5 == v % 5 ? v : 0));
+            r.put("seen_at", 1_704_067_200_000_000L + id * 1_000_001L);
+            rows.put(id, r);
+        }
+        return rows;
+    }
+
+    static void assertTopicMirrors(String topic, Map<Long, Map<String, Object>> expected) {
+        Map<String, JsonNode> latest = TopicContents.read(connect.kafka().bootstrapServers(), topic, false).latest();
+        Map<Long, JsonNode> byId = new TreeMap<>();
+        latest.forEach((k, v) -> byId.put(v.get("id").asLong(), v));
+        assertEquals(expected.keySet(), byId.keySet(), "keys in the topic");
+        expected.forEach((id, row) -> {
+            JsonNode got = byId.get(id);
+            assertEquals(row.get("name"), got.get("name").asText(), "name of " + id);
+            assertEquals((Double) row.get("score"), got.get("score").asDouble(), 1e-9, "score of " + id);
+            assertEquals(row.get("seen_at"), got.get("seen_at").asLong(), "seen_at of " + id);
+        });
+    }
+
+    /** Waits for the run-history record of {@code run} and returns its value. */
+    static JsonNode awaitRun(String topic, long run) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (System.currentTimeMillis() < deadline) {
+            ConnectorStateInfo.TaskState task = task(topic);
+            if (task != null && "FAILED".equals(task.state())) {
+                throw new AssertionError("task failed waiting for run " + run + ": " + task.trace());
+            }
+            if (topicExists(topic + ".runs")) {
+                for (TopicContents.Entry e : TopicContents.read(connect.kafka().bootstrapServers(), topic + ".runs", false).records) {
+                    if (e.value() != null && e.value().get("run").asLong() == run) {
+                        return e.value();
+                    }
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("run " + run + " of " + topic + " did not finish in time");
+    }
+
+    static String awaitFailure(String connector) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 180_000;
+        while (System.currentTimeMillis() < deadline) {
+            ConnectorStateInfo.TaskState task = task(connector);
+            if (task != null && "FAILED".equals(task.state())) {
+                return task.trace();
+            }
+            Thread.sleep(300);
+        }
+        throw new AssertionError(connector + " did not fail");
+    }
+
+    /** The task's status, or null while Connect has none yet. */
+    static ConnectorStateInfo.TaskState task(String connector) {
+        try {
+            List<ConnectorStateInfo.TaskState> tasks = connect.connectorStatus(connector).tasks();
+            return tasks.isEmpty() ? null : tasks.get(0);
+        } catch (RuntimeException notYet) {
+            return null;
+        }
+    }
+
+    static boolean topicExists(String topic) {
+        try (var admin = connect.kafka().createAdminClient()) {
+            return admin.listTopics().names().get().contains(topic);
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    static void triggerRun(String connector) {
+        connect.restartTask(connector, 0);
+    }
+
+    @Test
+    void fiveRunsMirrorTheQueryAndANoChangeRunEmitsNothing() throws Exception {
+        String name = "users_five";
+        for (int v = 1; v <= 5; v++) {
+            bq.sql(usersTable(name, v));
+            if (v == 1) {
+                connect.configureConnector(name, connectorConfig(name, name));
+            } else {
+                triggerRun(name);
+            }
+            JsonNode summary = awaitRun(name, v);
+            assertTopicMirrors(name, expectedUsers(v));
+            if (v > 1) {
+                assertTrue(summary.get("added").asLong() > 0 && summary.get("changed").asLong() > 0 && summary.get("removed").asLong() > 0,
+                    "run " + v + " has inserts, updates and deletes: " + summary);
+            }
+        }
+        int before = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        triggerRun(name);
+        JsonNode noChange = awaitRun(name, 6);
+        assertEquals(0, noChange.get("added").asLong() + noChange.get("changed").asLong() + noChange.get("removed").asLong());
+        assertEquals(before, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "a run with no change emits nothing");
+
+        // A column added to the query is carried from the next run on.
+        bq.sql(usersTable(name, 5).replace("AS seen_at\n", "AS seen_at, CONCAT('tier-', CAST(MOD(id, 4) AS STRING)) AS tier\n"));
+        triggerRun(name);
+        awaitRun(name, 7);
+        Map<String, JsonNode> latest = TopicContents.read(connect.kafka().bootstrapServers(), name, false).latest();
+        assertEquals(expectedUsers(5).size(), latest.size());
+        latest.values().forEach(v -> assertEquals("tier-" + (v.get("id").asLong() % 4), v.get("tier").asText()));
+    }
+
+    @Test
+    void badDataFailsTheRunBeforeEmittingAndTheNextGoodRunProceeds() throws Exception {
+        String name = "users_bad";
+        bq.sql(usersTable(name, 1));
+        connect.configureConnector(name, connectorConfig(name, name));
+        awaitRun(name, 1);
+        int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+
+        bq.sql(usersTable(name, 2) + " UNION ALL SELECT 5, 'dup', 1.0, CURRENT_TIMESTAMP()");
+        triggerRun(name);
+        String trace = awaitFailure(name);
+        assertTrue(trace.contains("Sync 'users_bad'") && trace.contains("occur more than once") && trace.contains("{\"id\":5}"), trace);
+
+        bq.sql(usersTable(name, 2) + " UNION ALL SELECT NULL, 'null key', 1.0, CURRENT_TIMESTAMP()");
+        triggerRun(name);
+        trace = awaitFailure(name);
+        assertTrue(trace.contains("NULL in key column") && trace.contains("{\"id\":null}"), trace);
+
+        bq.sql("DROP TABLE src." + name);
+        triggerRun(name);
+        trace = awaitFailure(name);
+        assertTrue(trace.contains("the query failed in BigQuery") && trace.contains(name), trace);
+        assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "failed runs emitted nothing");
+
+        bq.sql(usersTable(name, 2));
+        triggerRun(name);
+        awaitRun(name, 2);
+        assertTopicMirrors(name, expectedUsers(2));
+    }
+
+    @Test
+    void anEmptyResultIsHeldByTheMassDeleteGuardUntilConfirmed() throws Exception {
+        String name = "users_guard";
+        bq.sql(usersTable(name, 1));
+        Map<String, String> config = connectorConfig(name, name);
+        connect.configureConnector(name, config);
+        awaitRun(name, 1);
+        int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+
+        bq.sql("CREATE OR REPLACE TABLE src." + name + " AS SELECT * FROM src." + name + " WHERE FALSE");
+        triggerRun(name);
+        String trace = awaitFailure(name);
+        assertTrue(trace.contains("held by the mass-delete guard") && trace.contains("mass.delete.allow.run=2"), trace);
+        assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size());
+
+        config.put("mass.delete.allow.run", "2");
+        connect.configureConnector(name, config);
+        triggerRun(name);
+        JsonNode summary = awaitRun(name, 2);
+        assertEquals(expectedUsers(1).size(), summary.get("removed").asLong());
+        TopicContents after = TopicContents.read(connect.kafka().bootstrapServers(), name, false);
+        assertTrue(after.latest().isEmpty());
+        assertNull(after.records.get(after.records.size() - 1).value());
+    }
+
+}

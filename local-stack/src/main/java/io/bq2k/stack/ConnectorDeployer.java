@@ -1,0 +1,265 @@
+package io.bq2k.stack;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+
+/**
+ * Deploys connector config files ({@code {"name": "...", "config": {...}}}) to a Connect worker:
+ * substitutes {@code ${NAME}} / {@code ${NAME:-default}} placeholders, validates with
+ * {@code PUT /connector-plugins/{class}/config/validate} (any error: every field's errors, and no
+ * deploy), then {@code PUT /connectors/{name}/config} (idempotent: create or update).
+ * Used by {@code bin/deploy} (through {@link StackCli}) and by the e2e tests ({@link LocalStack#deployer()}).
+ */
+public final class ConnectorDeployer {
+
+    /** A failed validation or REST call; the message is complete (every field's errors). */
+    public static final class DeployException extends RuntimeException {
+        public DeployException(String message) {
+            super(message);
+        }
+    }
+
+    /** The outcome of one deploy. */
+    public record Deployment(String name, String connectorClass, boolean created) {}
+
+    private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final String connectUrl;
+    private final Map<String, String> placeholders;
+    private final PrintStream out;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+    /** {@code out} may be null (silent). */
+    public ConnectorDeployer(String connectUrl, Map<String, String> placeholders, PrintStream out) {
+        this.connectUrl = connectUrl.replaceAll("/+$", "");
+        this.placeholders = Map.copyOf(placeholders);
+        this.out = out;
+    }
+
+    /** Replaces {@code ${NAME}} and {@code ${NAME:-default}}; an unset NAME without default is an error. */
+    public static String substitute(String text, Map<String, String> vars) {
+        Matcher m = PLACEHOLDER.matcher(text);
+        StringBuilder sb = new StringBuilder();
+        List<String> missing = new ArrayList<>();
+        while (m.find()) {
+            String v = vars.get(m.group(1));
+            if (v == null) {
+                v = m.group(3);
+            }
+            if (v == null) {
+                missing.add(m.group(1));
+                v = m.group();
+            }
+            m.appendReplacement(sb, Matcher.quoteReplacement(v));
+        }
+        m.appendTail(sb);
+        if (!missing.isEmpty()) {
+            throw new DeployException("unset placeholder(s) " + new TreeSet<>(missing) + " (set them in the environment or use ${NAME:-default})");
+        }
+        return sb.toString();
+    }
+
+    /** Reads a config file: name and config (placeholders substituted, every value as a string). */
+    public Map.Entry<String, Map<String, String>> read(Path file) {
+        String text;
+        try {
+            text = substitute(Files.readString(file), placeholders);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (DeployException e) {
+            throw new DeployException(file + ": " + e.getMessage());
+        }
+        try {
+            JsonNode root = JSON.readTree(text);
+            JsonNode cfg = root.get("config");
+            if (root.get("name") == null || cfg == null || !cfg.isObject()) {
+                throw new DeployException(file + ": expected {\"name\": \"...\", \"config\": {...}}");
+            }
+            Map<String, String> config = new LinkedHashMap<>();
+            for (Iterator<Map.Entry<String, JsonNode>> it = cfg.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                config.put(e.getKey(), e.getValue().isTextual() ? e.getValue().asText() : e.getValue().toString());
+            }
+            return Map.entry(root.get("name").asText(), config);
+        } catch (IOException e) {
+            throw new DeployException(file + ": not valid JSON: " + e.getMessage());
+        }
+    }
+
+    /** Validates and deploys one file. */
+    public Deployment deploy(Path file) {
+        Map.Entry<String, Map<String, String>> e = read(file);
+        return deploy(e.getKey(), e.getValue());
+    }
+
+    /** Validates and deploys one connector (create or update). */
+    public Deployment deploy(String name, Map<String, String> config) {
+        Map<String, String> body = new LinkedHashMap<>(config);
+        body.put("name", name);
+        String cls = body.get("connector.class");
+        if (cls == null) {
+            throw new DeployException(name + ": config has no connector.class");
+        }
+        List<String> errors = validate(cls, body);
+        if (!errors.isEmpty()) {
+            throw new DeployException(name + ": validation of " + cls + " failed with " + errors.size() + " error(s):\n  "
+                    + String.join("\n  ", errors));
+        }
+        HttpResponse<String> r = send("PUT", "/connectors/" + enc(name) + "/config", toJson(body));
+        if (r.statusCode() != 200 && r.statusCode() != 201) {
+            throw new DeployException(name + ": PUT /connectors/" + name + "/config -> HTTP " + r.statusCode() + ": " + r.body());
+        }
+        boolean created = r.statusCode() == 201;
+        print("%s %s (%s)", created ? "created" : "updated", name, cls);
+        return new Deployment(name, cls, created);
+    }
+
+    /** Every field's errors as "field: error" lines (empty = valid). */
+    public List<String> validate(String connectorClass, Map<String, String> config) {
+        HttpResponse<String> r = send("PUT", "/connector-plugins/" + enc(connectorClass) + "/config/validate", toJson(config));
+        if (r.statusCode() != 200) {
+            throw new DeployException("validate " + connectorClass + " -> HTTP " + r.statusCode() + ": " + r.body()
+                    + (r.statusCode() == 404 || r.statusCode() == 500
+                    ? "\n(is the plugin on the worker's plugin.path? GET " + connectUrl + "/connector-plugins lists what it has)" : ""));
+        }
+        try {
+            JsonNode root = JSON.readTree(r.body());
+            List<String> errors = new ArrayList<>();
+            if (root.path("error_count").asInt(0) > 0) {
+                for (JsonNode c : root.path("configs")) {
+                    JsonNode v = c.path("value");
+                    for (JsonNode err : v.path("errors")) {
+                        errors.add(v.path("name").asText() + " = " + v.path("value").asText("null") + " : " + err.asText());
+                    }
+                }
+                if (errors.isEmpty()) {
+                    errors.add("error_count=" + root.path("error_count").asInt() + " but no field errors: " + r.body());
+                }
+            }
+            return errors;
+        } catch (IOException e) {
+            throw new DeployException("validate: unreadable response: " + r.body());
+        }
+    }
+
+    /** DELETE /connectors/{name}; false if it did not exist. */
+    public boolean delete(String name) {
+        HttpResponse<String> r = send("DELETE", "/connectors/" + enc(name), null);
+        if (r.statusCode() == 404) {
+            return false;
+        }
+        if (r.statusCode() / 100 != 2) {
+            throw new DeployException("DELETE " + name + " -> HTTP " + r.statusCode() + ": " + r.body());
+        }
+        print("deleted %s", name);
+        return true;
+    }
+
+    /** GET /connectors/{name}/status as a JSON tree, or null when the connector does not exist. */
+    public JsonNode status(String name) {
+        HttpResponse<String> r = send("GET", "/connectors/" + enc(name) + "/status", null);
+        if (r.statusCode() == 404) {
+            return null;
+        }
+        try {
+            return JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new DeployException("status " + name + ": unreadable response: " + r.body());
+        }
+    }
+
+    /**
+     * Waits until the connector and at least one task (all of them) are RUNNING; a FAILED state
+     * fails at once with the trace.
+     */
+    public void awaitRunning(String name, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            last = status(name);
+            if (last != null) {
+                String cs = last.path("connector").path("state").asText();
+                if ("FAILED".equals(cs)) {
+                    throw new DeployException(name + " FAILED: " + last.path("connector").path("trace").asText());
+                }
+                boolean allRunning = "RUNNING".equals(cs) && last.path("tasks").size() > 0;
+                for (JsonNode t : last.path("tasks")) {
+                    String ts = t.path("state").asText();
+                    if ("FAILED".equals(ts)) {
+                        throw new DeployException(name + " task " + t.path("id").asText() + " FAILED: " + t.path("trace").asText());
+                    }
+                    allRunning &= "RUNNING".equals(ts);
+                }
+                if (allRunning) {
+                    print("%s is RUNNING (%d task(s))", name, last.path("tasks").size());
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(250);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new DeployException("interrupted");
+            }
+        }
+        throw new DeployException(name + " not RUNNING after " + timeout.toSeconds() + "s; last status: " + last);
+    }
+
+    private HttpResponse<String> send(String method, String path, String body) {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(connectUrl + path)).timeout(Duration.ofSeconds(60))
+                .header("Accept", "application/json");
+        if (body != null) {
+            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
+        } else {
+            b.method(method, HttpRequest.BodyPublishers.noBody());
+        }
+        try {
+            return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+        } catch (IOException e) {
+            throw new DeployException(method + " " + connectUrl + path + " failed: " + e + " (is the worker up? bin/stack status)");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new DeployException("interrupted");
+        }
+    }
+
+    private static String toJson(Object o) {
+        try {
+            return JSON.writeValueAsString(o);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+    }
+
+    private void print(String fmt, Object... args) {
+        if (out != null) {
+            out.println("deploy: " + String.format(fmt, args));
+        }
+    }
+}
