@@ -89,7 +89,7 @@ class ConnectorConfigsTest {
         assertEquals("none", c.get("bigquery.credentials.type"));
         assertEquals("user_id", c.get("key.columns"));
         assertEquals("bq2k_staging", c.get("staging.dataset"));
-        assertEquals("30000", c.get("schedule.interval.ms"));
+        assertEquals("3600000", c.get("schedule.interval.ms"));
         assertFalse(c.get("query").isBlank());
         assertEquals("compact", c.get("topic.creation.default.cleanup.policy"));
         assertEquals("1", c.get("topic.creation.default.replication.factor"));

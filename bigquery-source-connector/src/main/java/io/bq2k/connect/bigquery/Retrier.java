@@ -90,11 +90,12 @@ public final class Retrier {
     static boolean isTransient(Throwable e) {
         for (Throwable t = e; t != null; t = t.getCause()) {
             if (t instanceof BigQueryException bq) {
-                if (bq.isRetryable() || TRANSIENT_HTTP.contains(bq.getCode())) {
-                    return true;
-                }
                 BigQueryError err = bq.getError();
-                if (err != null && TRANSIENT_REASONS.contains(err.getReason())) {
+                if (err != null && err.getReason() != null && !err.getReason().isEmpty()) {
+                    // BigQuery said why: trust the reason (a failed job can arrive with HTTP code 0).
+                    return TRANSIENT_REASONS.contains(err.getReason());
+                }
+                if (bq.isRetryable() || TRANSIENT_HTTP.contains(bq.getCode())) {
                     return true;
                 }
             }

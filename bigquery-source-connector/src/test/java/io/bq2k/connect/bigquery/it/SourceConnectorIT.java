@@ -140,10 +140,15 @@ class SourceConnectorIT {
     }
 
     static String awaitFailure(String connector) throws InterruptedException {
+        return awaitFailure(connector, null);
+    }
+
+    /** Waits for the task to fail with a trace other than {@code previous} (a restarted task first shows its old failure). */
+    static String awaitFailure(String connector, String previous) throws InterruptedException {
         long deadline = System.currentTimeMillis() + 180_000;
         while (System.currentTimeMillis() < deadline) {
             ConnectorStateInfo.TaskState task = task(connector);
-            if (task != null && "FAILED".equals(task.state())) {
+            if (task != null && "FAILED".equals(task.state()) && !task.trace().equals(previous)) {
                 return task.trace();
             }
             Thread.sleep(300);
@@ -169,8 +174,21 @@ class SourceConnectorIT {
         }
     }
 
-    static void triggerRun(String connector) {
+    /** Restarts the task (its first run starts at once) and waits until the restart took effect. */
+    static void triggerRun(String connector) throws InterruptedException {
+        ConnectorStateInfo.TaskState before = task(connector);
         connect.restartTask(connector, 0);
+        if (before == null || !"FAILED".equals(before.state())) {
+            return;
+        }
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (System.currentTimeMillis() < deadline) {
+            ConnectorStateInfo.TaskState now = task(connector);
+            if (now != null && (!"FAILED".equals(now.state()) || !now.trace().equals(before.trace()))) {
+                return;
+            }
+            Thread.sleep(100);
+        }
     }
 
     @Test
@@ -220,12 +238,12 @@ class SourceConnectorIT {
 
         bq.sql(usersTable(name, 2) + " UNION ALL SELECT NULL, 'null key', 1.0, CURRENT_TIMESTAMP()");
         triggerRun(name);
-        trace = awaitFailure(name);
+        trace = awaitFailure(name, trace);
         assertTrue(trace.contains("NULL in key column") && trace.contains("{\"id\":null}"), trace);
 
         bq.sql("DROP TABLE src." + name);
         triggerRun(name);
-        trace = awaitFailure(name);
+        trace = awaitFailure(name, trace);
         assertTrue(trace.contains("the query failed in BigQuery") && trace.contains(name), trace);
         assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "failed runs emitted nothing");
 

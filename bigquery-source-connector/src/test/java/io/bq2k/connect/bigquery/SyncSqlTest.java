@@ -1,0 +1,262 @@
+package io.bq2k.connect.bigquery;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.ByteBuffer;
+import java.util.List;
+
+import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.Test;
+
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.StandardSQLTypeName;
+
+import io.bq2k.connect.bigquery.SyncConfig.TemporalPrecision;
+import io.bq2k.connect.bigquery.SyncSql.OldSide;
+
+class SyncSqlTest {
+
+    private static final StagingTables STAGING = new StagingTables(new DatasetRef("proj-1", "stage"), "users");
+    private static final String OPTIONS = "OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL 24 HOUR))";
+
+    private static SyncSql sql(String... keys) {
+        return new SyncSql(STAGING, List.of(keys), 24);
+    }
+
+    private static ColumnMapping col(String name, StandardSQLTypeName type, boolean key) {
+        return ColumnMapping.of(Field.newBuilder(name, type).build(), key, TemporalPrecision.MICROS);
+    }
+
+    private static ColumnMapping repeated(String name, StandardSQLTypeName type) {
+        return ColumnMapping.of(Field.newBuilder(name, type).setMode(Field.Mode.REPEATED).build(), false, TemporalPrecision.MICROS);
+    }
+
+    // ---- snapshot ------------------------------------------------------------------------------
+
+    @Test
+    void snapshotEmbedsTheQueryAsSubquery() {
+        String expected = "CREATE OR REPLACE TABLE `proj-1.stage.users__snap_7`\n"
+            + OPTIONS + "\n"
+            + "AS SELECT _bq2k_row.*, MD5(TO_JSON_STRING(_bq2k_row)) AS _bq2k_fp\n"
+            + "FROM (\n"
+            + "SELECT id, name FROM src.users\n"
+            + ") AS _bq2k_row";
+        assertEquals(expected, sql("id").snapshot(7, "SELECT id, name FROM src.users"));
+    }
+
+    @Test
+    void snapshotStripsTrailingSemicolonsAndWhitespace() {
+        String plain = sql("id").snapshot(7, "SELECT 1 AS id");
+        assertEquals(plain, sql("id").snapshot(7, "  SELECT 1 AS id;"));
+        assertEquals(plain, sql("id").snapshot(7, "SELECT 1 AS id ;; ;\n\t"));
+        assertEquals(plain, sql("id").snapshot(7, "\nSELECT 1 AS id\n;\n"));
+        assertFalse(plain.contains(";"));
+    }
+
+    @Test
+    void stripTrailingSemicolonsKeepsInnerOnes() {
+        assertEquals("SELECT ';' AS x", SyncSql.stripTrailingSemicolons("SELECT ';' AS x;"));
+        assertEquals("SELECT 1", SyncSql.stripTrailingSemicolons("SELECT 1"));
+        assertEquals("", SyncSql.stripTrailingSemicolons(" ; ; "));
+    }
+
+    @Test
+    void snapshotEndsLineCommentsBeforeClosingParenthesis() {
+        String s = sql("id").snapshot(1, "SELECT 1 AS id -- trailing comment");
+        assertTrue(s.contains("SELECT 1 AS id -- trailing comment\n) AS _bq2k_row"), s);
+    }
+
+    @Test
+    void expirationHoursComeFromTheConstructor() {
+        assertTrue(new SyncSql(STAGING, List.of("id"), 168).snapshot(1, "SELECT 1").contains("INTERVAL 168 HOUR"));
+    }
+
+    // ---- key check ----------------------------------------------------------------------------
+
+    @Test
+    void keyCheckSingleKey() {
+        String expected = "SELECT\n"
+            + "  SUM(_bq2k_n) AS row_count,\n"
+            + "  COUNTIF(_bq2k_null) AS null_keys,\n"
+            + "  COUNTIF(NOT _bq2k_null AND _bq2k_n > 1) AS duplicate_keys,\n"
+            + "  MIN(IF(_bq2k_null, _bq2k_key, NULL)) AS null_example,\n"
+            + "  MIN(IF(NOT _bq2k_null AND _bq2k_n > 1, _bq2k_key, NULL)) AS duplicate_example\n"
+            + "FROM (\n"
+            + "  SELECT TO_JSON_STRING(STRUCT(`id` AS `id`)) AS _bq2k_key, COUNT(*) AS _bq2k_n, LOGICAL_OR(`id` IS NULL) AS _bq2k_null\n"
+            + "  FROM `proj-1.stage.users__snap_7`\n"
+            + "  GROUP BY 1\n"
+            + ")";
+        assertEquals(expected, sql("id").keyCheck(7));
+    }
+
+    @Test
+    void keyCheckCompositeKeyWithNamesThatNeedQuoting() {
+        String s = sql("select", "größe").keyCheck(3);
+        assertTrue(s.contains("TO_JSON_STRING(STRUCT(`select` AS `select`, `größe` AS `größe`)) AS _bq2k_key"), s);
+        assertTrue(s.contains("LOGICAL_OR(`select` IS NULL OR `größe` IS NULL) AS _bq2k_null"), s);
+        assertTrue(s.contains("FROM `proj-1.stage.users__snap_3`"), s);
+    }
+
+    // ---- diff ---------------------------------------------------------------------------------
+
+    private static final List<ColumnMapping> COLUMNS = List.of(
+        col("id", StandardSQLTypeName.INT64, true),
+        col("name", StandardSQLTypeName.STRING, false),
+        col("payload", StandardSQLTypeName.JSON, false));
+
+    private static final String DIFF_HEAD = "CREATE OR REPLACE TABLE `proj-1.stage.users__diff_7`\n"
+        + "CLUSTER BY _bq2k_bucket, _bq2k_seq\n"
+        + OPTIONS + "\n"
+        + "AS SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY `id`) AS _bq2k_seq, * EXCEPT (_bq2k_bucket)\n"
+        + "FROM (\n"
+        + "  SELECT\n"
+        + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(COALESCE(n.`id`, o.`id`) AS `id`)))), 1, 7)) AS INT64), 16) AS _bq2k_bucket,\n"
+        + "    CASE WHEN n._bq2k_fp IS NULL THEN 'D' WHEN o._bq2k_present IS NULL THEN 'C' ELSE 'U' END AS _bq2k_op,\n"
+        + "    COALESCE(n.`id`, o.`id`) AS `id`,\n"
+        + "    n.`name` AS `name`,\n"
+        + "    IF(n.`payload` IS NULL, NULL, TO_JSON_STRING(n.`payload`)) AS `payload`\n"
+        + "  FROM `proj-1.stage.users__snap_7` AS n\n"
+        + "  FULL OUTER JOIN (\n";
+    private static final String DIFF_TAIL = "\n  ) AS o\n"
+        + "  ON n.`id` = o.`id`\n"
+        + "  WHERE o._bq2k_present IS NULL OR n._bq2k_fp IS NULL OR o._bq2k_fp IS NULL OR n._bq2k_fp != o._bq2k_fp\n"
+        + ")";
+
+    @Test
+    void diffAgainstBaseline() {
+        String expected = DIFF_HEAD
+            + "    SELECT `id`, _bq2k_fp AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_6`"
+            + DIFF_TAIL;
+        assertEquals(expected, sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16));
+    }
+
+    @Test
+    void diffResyncWithoutRetainedSnapshotsHasAnEmptyOldSide() {
+        String expected = DIFF_HEAD
+            + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_7` WHERE FALSE"
+            + DIFF_TAIL;
+        assertEquals(expected, sql("id").diff(7, new OldSide.Resync(7, List.of()), COLUMNS, 16));
+    }
+
+    @Test
+    void diffResyncWithRetainedSnapshotsTombstonesTheirKeys() {
+        String expected = DIFF_HEAD
+            + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM (\n"
+            + "    SELECT `id` FROM `proj-1.stage.users__snap_5`\n"
+            + "    UNION DISTINCT\n"
+            + "    SELECT `id` FROM `proj-1.stage.users__snap_6`\n"
+            + "    )"
+            + DIFF_TAIL;
+        assertEquals(expected, sql("id").diff(7, new OldSide.Resync(7, List.of(5L, 6L)), COLUMNS, 16));
+    }
+
+    @Test
+    void diffOldSideReadsOnlyKeyAndFingerprint() {
+        String s = sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16);
+        String oldSide = s.substring(s.indexOf("FULL OUTER JOIN"), s.indexOf(") AS o"));
+        assertFalse(oldSide.contains("name"), oldSide);
+        assertFalse(oldSide.contains("payload"), oldSide);
+        assertFalse(oldSide.contains("*"), oldSide);
+    }
+
+    @Test
+    void diffCompositeKeysAndQuoting() {
+        List<ColumnMapping> cols = List.of(
+            col("select", StandardSQLTypeName.STRING, true),
+            col("größe", StandardSQLTypeName.INT64, true),
+            col("from", StandardSQLTypeName.FLOAT64, false),
+            repeated("tags", StandardSQLTypeName.STRING),
+            col("geo", StandardSQLTypeName.GEOGRAPHY, false),
+            col("amount", StandardSQLTypeName.BIGNUMERIC, false));
+        String s = sql("select", "größe").diff(9, new OldSide.Baseline(8), cols, 4);
+        assertTrue(s.contains("ORDER BY `select`, `größe`) AS _bq2k_seq"), s);
+        assertTrue(s.contains("STRUCT(COALESCE(n.`select`, o.`select`) AS `select`, COALESCE(n.`größe`, o.`größe`) AS `größe`)"), s);
+        assertTrue(s.contains(", 1, 7)) AS INT64), 4) AS _bq2k_bucket"), s);
+        assertTrue(s.contains("    COALESCE(n.`select`, o.`select`) AS `select`,\n"), s);
+        assertTrue(s.contains("    COALESCE(n.`größe`, o.`größe`) AS `größe`,\n"), s);
+        assertTrue(s.contains("    n.`from` AS `from`,\n"), s);
+        assertTrue(s.contains("    IF(n.`tags` IS NULL, NULL, TO_JSON_STRING(n.`tags`)) AS `tags`,\n"), s);
+        assertTrue(s.contains("    IF(n.`geo` IS NULL, NULL, ST_ASTEXT(n.`geo`)) AS `geo`,\n"), s);
+        assertTrue(s.contains("    CAST(n.`amount` AS STRING) AS `amount`\n"), s);
+        assertTrue(s.contains("  ON n.`select` = o.`select` AND n.`größe` = o.`größe`\n"), s);
+        assertTrue(s.contains("SELECT `select`, `größe`, _bq2k_fp AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_8`"), s);
+        assertTrue(s.contains("CREATE OR REPLACE TABLE `proj-1.stage.users__diff_9`"), s);
+        assertTrue(s.contains("FROM `proj-1.stage.users__snap_9` AS n"), s);
+    }
+
+    @Test
+    void diffResyncCompositeKeys() {
+        List<ColumnMapping> cols = List.of(col("a", StandardSQLTypeName.STRING, true), col("b", StandardSQLTypeName.DATE, true));
+        String s = sql("a", "b").diff(4, new OldSide.Resync(4, List.of(2L, 3L)), cols, 1);
+        assertTrue(s.contains("SELECT `a`, `b`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM (\n"
+            + "    SELECT `a`, `b` FROM `proj-1.stage.users__snap_2`\n"
+            + "    UNION DISTINCT\n"
+            + "    SELECT `a`, `b` FROM `proj-1.stage.users__snap_3`\n"
+            + "    )"), s);
+        assertTrue(s.contains("ON n.`a` = o.`a` AND n.`b` = o.`b`"), s);
+    }
+
+    @Test
+    @Disabled("BUG: SyncSql.diff projects key columns as COALESCE(n.k, o.k) without the mapping's emitExpression, so a "
+        + "BIGNUMERIC key stays BIGNUMERIC in the diff table while ColumnMapping decodes it as STRING: the Storage Read path "
+        + "then emits ByteBuffer.toString() (\"java.nio.HeapByteBuffer[...]\") as the key")
+    void diffEmitsKeyColumnsThroughTheirMapping() {
+        ColumnMapping amount = col("amount", StandardSQLTypeName.BIGNUMERIC, true);
+        String s = sql("amount").diff(2, new OldSide.Baseline(1), List.of(amount), 16);
+        assertTrue(s.contains(amount.emitExpression("COALESCE(n.`amount`, o.`amount`)") + " AS `amount`"), s);
+        // What the Storage Read path does with the BIGNUMERIC bytes it then receives:
+        Object decoded = amount.fromAvro(ByteBuffer.wrap(new byte[] {1, 2, 3}));
+        assertFalse(String.valueOf(decoded).contains("ByteBuffer"), String.valueOf(decoded));
+    }
+
+    // ---- stats and chunks ---------------------------------------------------------------------
+
+    @Test
+    void diffStats() {
+        String expected = "SELECT _bq2k_bucket AS bucket, COUNT(*) AS changes,\n"
+            + "  COUNTIF(_bq2k_op = 'C') AS added,\n"
+            + "  COUNTIF(_bq2k_op = 'U') AS changed,\n"
+            + "  COUNTIF(_bq2k_op = 'D') AS removed\n"
+            + "FROM `proj-1.stage.users__diff_7`\n"
+            + "GROUP BY 1 ORDER BY 1";
+        assertEquals(expected, sql("id").diffStats(7));
+    }
+
+    @Test
+    void chunkRestrictionAndQuery() {
+        Chunk chunk = new Chunk(3, 1, 500);
+        assertEquals(500, chunk.size());
+        assertEquals("_bq2k_bucket = 3 AND _bq2k_seq BETWEEN 1 AND 500", SyncSql.chunkRestriction(chunk));
+        assertEquals("SELECT * FROM `proj-1.stage.users__diff_7`\n"
+                + "WHERE _bq2k_bucket = 3 AND _bq2k_seq BETWEEN 1 AND 500\n"
+                + "ORDER BY _bq2k_seq",
+            SyncSql.chunkQuery(STAGING.diff(7), chunk));
+    }
+
+    @Test
+    void quote() {
+        assertEquals("`select`", SyncSql.quote("select"));
+        assertEquals("`größe`", SyncSql.quote("größe"));
+        assertEquals("`with space`", SyncSql.quote("with space"));
+    }
+
+    // ---- idempotence --------------------------------------------------------------------------
+
+    @Test
+    void sameInputsGiveIdenticalSql() {
+        for (int i = 0; i < 3; i++) {
+            SyncSql a = sql("id");
+            SyncSql b = sql("id");
+            assertEquals(a.snapshot(7, "SELECT 1 AS id"), b.snapshot(7, "SELECT 1 AS id"));
+            assertEquals(a.keyCheck(7), b.keyCheck(7));
+            assertEquals(a.diff(7, new OldSide.Baseline(6), COLUMNS, 16), b.diff(7, new OldSide.Baseline(6), COLUMNS, 16));
+            assertEquals(a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16), a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16));
+            assertEquals(a.diffStats(7), b.diffStats(7));
+        }
+        assertNotEquals(sql("id").snapshot(7, "SELECT 1"), sql("id").snapshot(8, "SELECT 1"));
+        assertNotEquals(sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16), sql("id").diff(7, new OldSide.Baseline(5), COLUMNS, 16));
+    }
+}
