@@ -29,7 +29,8 @@ public final class BigQueryRest {
     private static final ObjectMapper JSON = new ObjectMapper();
     private final String baseUrl;
     private final String project;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1) // uvicorn rejects the h2c upgrade
+            .connectTimeout(Duration.ofSeconds(5)).build();
 
     public BigQueryRest(String restUrl, String project) {
         this.baseUrl = restUrl.replaceAll("/+$", "") + "/bigquery/v2/projects/" + project;
@@ -106,7 +107,13 @@ public final class BigQueryRest {
                 b.method(method, HttpRequest.BodyPublishers.noBody());
             }
             HttpResponse<String> resp = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-            JsonNode root = resp.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(resp.body());
+            JsonNode root;
+            try {
+                root = resp.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(resp.body());
+            } catch (IOException e) {
+                throw new IllegalStateException("BigQuery " + method + " " + url + " -> HTTP " + resp.statusCode() + ", not JSON: "
+                        + abbreviate(resp.body()));
+            }
             JsonNode errors = root.path("errors");
             if (errors.isArray() && errors.size() > 0) {
                 throw new IllegalStateException("BigQuery query failed: " + errors + "\n  query: " + abbreviate(sql));

@@ -39,7 +39,9 @@ public final class BigQuerySourceConnector extends SourceConnector {
         if (sync.isEmpty()) {
             String name = p.getOrDefault("name", "sync");
             sync = name.replaceAll("[^A-Za-z0-9_]", "_");
-            if (!Character.isLetter(sync.charAt(0)) && sync.charAt(0) != '_') {
+            if (sync.isEmpty()) {
+                sync = "sync";
+            } else if (!Character.isLetter(sync.charAt(0)) && sync.charAt(0) != '_') {
                 sync = "_" + sync;
             }
             p.put(SyncConfig.SYNC_NAME, sync);

@@ -92,8 +92,9 @@ public final class ColumnMapping {
             case "BYTES":
                 return scalar(name, type, Kind.BYTES, SchemaBuilder.bytes(), key, precision);
             case "NUMERIC": {
-                int s = field.getScale() == null ? 9 : field.getScale().intValue();
+                // NUMERIC is NUMERIC(38, 9); NUMERIC(P) means scale 0, as in BigQuery.
                 int p = field.getPrecision() == null ? 38 : field.getPrecision().intValue();
+                int s = field.getScale() != null ? field.getScale().intValue() : field.getPrecision() == null ? 9 : 0;
                 SchemaBuilder b = Decimal.builder(s).parameter(DECIMAL_PRECISION, Integer.toString(p));
                 return new ColumnMapping(name, type, Kind.NUMERIC, finish(b, key), "%s", s, precision);
             }
@@ -168,7 +169,7 @@ public final class ColumnMapping {
             case INT64, FLOAT64, BOOL -> v;
             case STRING -> v.toString();
             case BYTES -> bytes((ByteBuffer) v);
-            case NUMERIC -> new BigDecimal(new BigInteger(bytes((ByteBuffer) v)), 9).setScale(scale);
+            case NUMERIC -> (v instanceof BigDecimal d ? d : new BigDecimal(new BigInteger(bytes((ByteBuffer) v)), 9)).setScale(scale);
             case DATE -> days(((Number) v).longValue());
             case TIME -> micros(((Number) v).longValue());
             case TIMESTAMP -> micros(((Number) v).longValue());

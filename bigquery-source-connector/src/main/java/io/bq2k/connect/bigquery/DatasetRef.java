@@ -8,10 +8,12 @@ public record DatasetRef(String project, String dataset) {
         if (text == null) {
             return null;
         }
-        String[] parts = text.trim().split("\\.", -1);
-        String project = parts.length == 2 ? parts[0] : defaultProject;
-        String dataset = parts[parts.length - 1];
-        if (parts.length > 2 || project == null || !SyncConfig.PROJECT_ID.matcher(project).matches()
+        // Split at the last dot only: a domain-scoped project ("example.com:proj") has dots itself.
+        String t = text.trim();
+        int dot = t.lastIndexOf('.');
+        String project = dot >= 0 ? t.substring(0, dot) : defaultProject;
+        String dataset = t.substring(dot + 1);
+        if (project == null || !SyncConfig.PROJECT_ID.matcher(project).matches()
             || !SyncConfig.SIMPLE_IDENTIFIER.matcher(dataset).matches()) {
             return null;
         }

@@ -61,6 +61,13 @@ public final class StorageChangeReader implements ChangeReader {
             throw new IllegalStateException("diff table " + diffTable + " has " + schema.getFields().size()
                 + " columns, expected " + (LEADING_COLUMNS + columns.size()));
         }
+        // Decimals carry the scale of the Avro schema (9 for NUMERIC, the column's for NUMERIC(P, S)).
+        int[] decimalScales = new int[columns.size()];
+        for (int i = 0; i < decimalScales.length; i++) {
+            Schema s = schema.getFields().get(LEADING_COLUMNS + i).schema();
+            Schema nonNull = s.getType() == Schema.Type.UNION ? s.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).findFirst().orElse(s) : s;
+            decimalScales[i] = nonNull.getLogicalType() instanceof org.apache.avro.LogicalTypes.Decimal d ? d.getScale() : -1;
+        }
         BinaryDecoder decoder = null;
         GenericRecord record = null;
         for (ReadStream stream : session.getStreamsList()) {
@@ -74,7 +81,13 @@ public final class StorageChangeReader implements ChangeReader {
                     record = reader.read(record, decoder);
                     Object[] values = new Object[columns.size()];
                     for (int i = 0; i < values.length; i++) {
-                        values[i] = columns.get(i).fromAvro(record.get(LEADING_COLUMNS + i));
+                        Object v = record.get(LEADING_COLUMNS + i);
+                        if (decimalScales[i] >= 0 && v instanceof java.nio.ByteBuffer b) {
+                            byte[] unscaled = new byte[b.remaining()];
+                            b.duplicate().get(unscaled);
+                            v = new java.math.BigDecimal(new java.math.BigInteger(unscaled), decimalScales[i]);
+                        }
+                        values[i] = columns.get(i).fromAvro(v);
                     }
                     changes.add(shape.change((Long) record.get(1), record.get(2).toString(), values));
                 }

@@ -308,7 +308,7 @@ public final class SyncConfig extends AbstractConfig {
         @Override
         public void ensureValid(String name, Object value) {
             if (value == null || !PROJECT_ID.matcher(value.toString()).matches()) {
-                throw new ConfigException(name, value, "Not a Google Cloud project id (6-30 lowercase letters, digits and hyphens, starting with a letter).");
+                throw new ConfigException(name, value, "Not a Google Cloud project id (lowercase letters, digits and hyphens, starting with a letter; optionally 'domain:' first).");
             }
         }
 
@@ -326,7 +326,9 @@ public final class SyncConfig extends AbstractConfig {
                 return;
             }
             try {
-                CronSchedule.parse(expr);
+                CronSchedule.parse(expr).next(java.time.Instant.parse("2024-01-01T00:00:00Z"));
+            } catch (IllegalStateException e) {
+                throw new ConfigException(name, value, "The cron expression never fires (e.g. February 30th): check the day-of-month and month fields.");
             } catch (IllegalArgumentException e) {
                 throw new ConfigException(name, value, e.getMessage());
             }

@@ -82,8 +82,8 @@ public final class SyncSql {
         String keyStruct = keys.stream().map(k -> "COALESCE(n." + quote(k) + ", o." + quote(k) + ") AS " + quote(k))
             .collect(Collectors.joining(", "));
         String projection = columns.stream()
-            .map(c -> (keys.contains(c.name()) ? "COALESCE(n." + quote(c.name()) + ", o." + quote(c.name()) + ")"
-                : c.emitExpression("n." + quote(c.name()))) + " AS " + quote(c.name()))
+            .map(c -> c.emitExpression(keys.contains(c.name()) ? "COALESCE(n." + quote(c.name()) + ", o." + quote(c.name()) + ")"
+                : "n." + quote(c.name())) + " AS " + quote(c.name()))
             .collect(Collectors.joining(",\n    "));
         String join = keys.stream().map(k -> "n." + quote(k) + " = o." + quote(k)).collect(Collectors.joining(" AND "));
         String order = keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));

@@ -12,12 +12,13 @@ public record TableRef(String project, String dataset, String table) {
         if (text == null) {
             return null;
         }
-        String[] parts = text.trim().replace("`", "").split("\\.", -1);
-        if (parts.length < 2 || parts.length > 3) {
+        String t = text.trim().replace("`", "");
+        int dot = t.lastIndexOf('.');
+        if (dot <= 0) {
             return null;
         }
-        DatasetRef dataset = DatasetRef.parse(parts.length == 3 ? parts[0] + "." + parts[1] : parts[0], defaultProject);
-        String table = parts[parts.length - 1];
+        DatasetRef dataset = DatasetRef.parse(t.substring(0, dot), defaultProject);
+        String table = t.substring(dot + 1);
         return dataset == null || !TABLE_NAME.matcher(table).matches() ? null : dataset.table(table);
     }
 

@@ -20,7 +20,6 @@ import org.apache.kafka.common.config.ConfigValue;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.ConnectorTransactionBoundaries;
 import org.apache.kafka.connect.source.ExactlyOnceSupport;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class BigQuerySourceConnectorTest {
@@ -225,8 +224,6 @@ class BigQuerySourceConnectorTest {
     }
 
     @Test
-    @Disabled("BUG: BigQuerySourceConnector.withSyncName calls sync.charAt(0) on an empty connector name "
-        + "(StringIndexOutOfBoundsException), so validate() of a config with \"name\": \"\" throws instead of reporting errors")
     void withSyncNameSurvivesAnEmptyConnectorName() {
         assertDoesNotThrow(() -> BigQuerySourceConnector.withSyncName(Map.of("name", "")));
         assertDoesNotThrow(() -> connector.validate(with(SyncConfig.SYNC_NAME, null, "name", "", SyncConfig.TOPIC, "bad topic!")));

@@ -24,7 +24,6 @@ import org.apache.kafka.connect.data.Decimal;
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.Time;
 import org.apache.kafka.connect.data.Timestamp;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -120,9 +119,6 @@ class ColumnMappingTest {
     }
 
     @Test
-    @Disabled("BUG: ColumnMapping.of defaults a missing scale to 9 even when a precision is given; BigQuery's NUMERIC(P) "
-        + "has scale 0 (and the API omits scale 0), so NUMERIC(10) becomes Decimal(precision 10, scale 9), which a sink "
-        + "creates as DECIMAL(10,9) and cannot hold 12345")
     void numericWithPrecisionOnlyHasScaleZero() {
         ColumnMapping m = numeric(10L, null);
         assertEquals("0", m.schema().parameters().get(Decimal.SCALE_FIELD));

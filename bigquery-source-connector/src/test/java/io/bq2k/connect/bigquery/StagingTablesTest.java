@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 
 import java.util.OptionalLong;
 
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 class StagingTablesTest {
@@ -91,9 +90,6 @@ class StagingTablesTest {
     }
 
     @Test
-    @Disabled("BUG: SyncConfig.PROJECT_ID accepts domain-scoped projects ('example.com:my-proj'), but DatasetRef.parse and "
-        + "TableRef.parse split on every '.', so 'example.com:my-proj.ds' and 'example.com:my-proj.ds.t' are rejected as "
-        + "staging.dataset / table")
     void domainScopedProjects() {
         assertEquals(new DatasetRef("example.com:my-proj", "ds"), DatasetRef.parse("example.com:my-proj.ds", "def-proj"));
         assertEquals(new TableRef("example.com:my-proj", "ds", "t"), TableRef.parse("example.com:my-proj.ds.t", "def-proj"));

@@ -5,11 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
-import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -18,7 +16,6 @@ import org.junit.jupiter.api.Timeout;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
-import io.bq2k.connect.bigquery.BigQuerySourceConnector;
 
 /**
  * The source connector against real parts: the bqemulator BigQuery emulator (from PyPI) and an
@@ -30,6 +27,7 @@ class SourceConnectorIT {
 
     static BqEmulator bq;
     static EmbeddedConnectCluster connect;
+    static SyncHarness sync;
 
     @BeforeAll
     static void start() throws Exception {
@@ -44,6 +42,7 @@ class SourceConnectorIT {
             connect.stop();
             throw e;
         }
+        sync = new SyncHarness(bq, connect);
     }
 
     @AfterAll
@@ -54,29 +53,6 @@ class SourceConnectorIT {
         if (bq != null) {
             bq.close();
         }
-    }
-
-    static Map<String, String> connectorConfig(String name, String table) {
-        Map<String, String> c = new HashMap<>();
-        c.put("connector.class", BigQuerySourceConnector.class.getName());
-        c.put("tasks.max", "1");
-        c.put("bigquery.project", BqEmulator.PROJECT);
-        c.put("bigquery.endpoint", bq.restEndpoint());
-        c.put("bigquery.storage.endpoint", bq.grpcEndpoint());
-        c.put("bigquery.credentials.type", "none");
-        c.put("bigquery.retry.max.attempts", "3");
-        c.put("query", "SELECT * FROM src." + table);
-        c.put("key.columns", "id");
-        c.put("topic", name);
-        c.put("staging.dataset", "bq2k_staging");
-        c.put("schedule.interval.ms", "3600000");
-        c.put("read.chunk.rows", "500");
-        c.put("key.converter", "org.apache.kafka.connect.json.JsonConverter");
-        c.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
-        c.put("topic.creation.default.replication.factor", "1");
-        c.put("topic.creation.default.partitions", "3");
-        c.put("topic.creation.default.cleanup.policy", "compact");
-        return c;
     }
 
     /** Version v of the demo table: each version inserts, updates, deletes and keeps rows. */
@@ -119,89 +95,17 @@ class SourceConnectorIT {
         });
     }
 
-    /** Waits for the run-history record of {@code run} and returns its value. */
-    static JsonNode awaitRun(String topic, long run) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 180_000;
-        while (System.currentTimeMillis() < deadline) {
-            ConnectorStateInfo.TaskState task = task(topic);
-            if (task != null && "FAILED".equals(task.state())) {
-                throw new AssertionError("task failed waiting for run " + run + ": " + task.trace());
-            }
-            if (topicExists(topic + ".runs")) {
-                for (TopicContents.Entry e : TopicContents.read(connect.kafka().bootstrapServers(), topic + ".runs", false).records) {
-                    if (e.value() != null && e.value().get("run").asLong() == run) {
-                        return e.value();
-                    }
-                }
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("run " + run + " of " + topic + " did not finish in time");
-    }
-
-    static String awaitFailure(String connector) throws InterruptedException {
-        return awaitFailure(connector, null);
-    }
-
-    /** Waits for the task to fail with a trace other than {@code previous} (a restarted task first shows its old failure). */
-    static String awaitFailure(String connector, String previous) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 180_000;
-        while (System.currentTimeMillis() < deadline) {
-            ConnectorStateInfo.TaskState task = task(connector);
-            if (task != null && "FAILED".equals(task.state()) && !task.trace().equals(previous)) {
-                return task.trace();
-            }
-            Thread.sleep(300);
-        }
-        throw new AssertionError(connector + " did not fail");
-    }
-
-    /** The task's status, or null while Connect has none yet. */
-    static ConnectorStateInfo.TaskState task(String connector) {
-        try {
-            List<ConnectorStateInfo.TaskState> tasks = connect.connectorStatus(connector).tasks();
-            return tasks.isEmpty() ? null : tasks.get(0);
-        } catch (RuntimeException notYet) {
-            return null;
-        }
-    }
-
-    static boolean topicExists(String topic) {
-        try (var admin = connect.kafka().createAdminClient()) {
-            return admin.listTopics().names().get().contains(topic);
-        } catch (Exception e) {
-            return false;
-        }
-    }
-
-    /** Restarts the task (its first run starts at once) and waits until the restart took effect. */
-    static void triggerRun(String connector) throws InterruptedException {
-        ConnectorStateInfo.TaskState before = task(connector);
-        connect.restartTask(connector, 0);
-        if (before == null || !"FAILED".equals(before.state())) {
-            return;
-        }
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (System.currentTimeMillis() < deadline) {
-            ConnectorStateInfo.TaskState now = task(connector);
-            if (now != null && (!"FAILED".equals(now.state()) || !now.trace().equals(before.trace()))) {
-                return;
-            }
-            Thread.sleep(100);
-        }
-    }
-
     @Test
     void fiveRunsMirrorTheQueryAndANoChangeRunEmitsNothing() throws Exception {
         String name = "users_five";
         for (int v = 1; v <= 5; v++) {
             bq.sql(usersTable(name, v));
             if (v == 1) {
-                connect.configureConnector(name, connectorConfig(name, name));
+                connect.configureConnector(name, sync.connectorConfig(name, name));
             } else {
-                triggerRun(name);
+                sync.triggerRun(name);
             }
-            JsonNode summary = awaitRun(name, v);
+            JsonNode summary = sync.awaitRun(name, v);
             assertTopicMirrors(name, expectedUsers(v));
             if (v > 1) {
                 assertTrue(summary.get("added").asLong() > 0 && summary.get("changed").asLong() > 0 && summary.get("removed").asLong() > 0,
@@ -209,15 +113,15 @@ class SourceConnectorIT {
             }
         }
         int before = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
-        triggerRun(name);
-        JsonNode noChange = awaitRun(name, 6);
+        sync.triggerRun(name);
+        JsonNode noChange = sync.awaitRun(name, 6);
         assertEquals(0, noChange.get("added").asLong() + noChange.get("changed").asLong() + noChange.get("removed").asLong());
         assertEquals(before, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "a run with no change emits nothing");
 
         // A column added to the query is carried from the next run on.
         bq.sql(usersTable(name, 5).replace("AS seen_at\n", "AS seen_at, CONCAT('tier-', CAST(MOD(id, 4) AS STRING)) AS tier\n"));
-        triggerRun(name);
-        awaitRun(name, 7);
+        sync.triggerRun(name);
+        sync.awaitRun(name, 7);
         Map<String, JsonNode> latest = TopicContents.read(connect.kafka().bootstrapServers(), name, false).latest();
         assertEquals(expectedUsers(5).size(), latest.size());
         latest.values().forEach(v -> assertEquals("tier-" + (v.get("id").asLong() % 4), v.get("tier").asText()));
@@ -227,29 +131,29 @@ class SourceConnectorIT {
     void badDataFailsTheRunBeforeEmittingAndTheNextGoodRunProceeds() throws Exception {
         String name = "users_bad";
         bq.sql(usersTable(name, 1));
-        connect.configureConnector(name, connectorConfig(name, name));
-        awaitRun(name, 1);
+        connect.configureConnector(name, sync.connectorConfig(name, name));
+        sync.awaitRun(name, 1);
         int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
 
         bq.sql(usersTable(name, 2) + " UNION ALL SELECT 5, 'dup', 1.0, CURRENT_TIMESTAMP()");
-        triggerRun(name);
-        String trace = awaitFailure(name);
+        sync.triggerRun(name);
+        String trace = sync.awaitFailure(name);
         assertTrue(trace.contains("Sync 'users_bad'") && trace.contains("occur more than once") && trace.contains("{\"id\":5}"), trace);
 
         bq.sql(usersTable(name, 2) + " UNION ALL SELECT NULL, 'null key', 1.0, CURRENT_TIMESTAMP()");
-        triggerRun(name);
-        trace = awaitFailure(name, trace);
+        sync.triggerRun(name);
+        trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("NULL in key column") && trace.contains("{\"id\":null}"), trace);
 
         bq.sql("DROP TABLE src." + name);
-        triggerRun(name);
-        trace = awaitFailure(name, trace);
+        sync.triggerRun(name);
+        trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("the query failed in BigQuery") && trace.contains(name), trace);
         assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "failed runs emitted nothing");
 
         bq.sql(usersTable(name, 2));
-        triggerRun(name);
-        awaitRun(name, 2);
+        sync.triggerRun(name);
+        sync.awaitRun(name, 2);
         assertTopicMirrors(name, expectedUsers(2));
     }
 
@@ -257,21 +161,21 @@ class SourceConnectorIT {
     void anEmptyResultIsHeldByTheMassDeleteGuardUntilConfirmed() throws Exception {
         String name = "users_guard";
         bq.sql(usersTable(name, 1));
-        Map<String, String> config = connectorConfig(name, name);
+        Map<String, String> config = sync.connectorConfig(name, name);
         connect.configureConnector(name, config);
-        awaitRun(name, 1);
+        sync.awaitRun(name, 1);
         int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
 
         bq.sql("CREATE OR REPLACE TABLE src." + name + " AS SELECT * FROM src." + name + " WHERE FALSE");
-        triggerRun(name);
-        String trace = awaitFailure(name);
+        sync.triggerRun(name);
+        String trace = sync.awaitFailure(name);
         assertTrue(trace.contains("held by the mass-delete guard") && trace.contains("mass.delete.allow.run=2"), trace);
         assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size());
 
         config.put("mass.delete.allow.run", "2");
         connect.configureConnector(name, config);
-        triggerRun(name);
-        JsonNode summary = awaitRun(name, 2);
+        sync.triggerRun(name);
+        JsonNode summary = sync.awaitRun(name, 2);
         assertEquals(expectedUsers(1).size(), summary.get("removed").asLong());
         TopicContents after = TopicContents.read(connect.kafka().bootstrapServers(), name, false);
         assertTrue(after.latest().isEmpty());
