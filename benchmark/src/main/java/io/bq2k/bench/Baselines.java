@@ -19,6 +19,7 @@ import com.google.cloud.bigquery.FieldValueList;
 import com.google.cloud.bigquery.Job;
 import com.google.cloud.bigquery.JobInfo;
 import com.google.cloud.bigquery.QueryJobConfiguration;
+import com.google.cloud.bigquery.TableId;
 import com.google.cloud.bigquery.TableResult;
 
 /**
@@ -67,9 +68,19 @@ final class Baselines {
         }
     }
 
-    private TableResult pages(String query) throws InterruptedException {
-        // jobs.query + jobs.getQueryResults paging (the emulator has no tabledata.list for anonymous result tables).
-        return bigquery.query(QueryJobConfiguration.newBuilder(query).setUseLegacySql(false).setMaxResults((long) pageSize).build());
+    /**
+     * The query's result, paged with the Java client. The query writes to a destination table and the
+     * pages are read with tabledata.list: the emulator answers tabledata.list only for named tables, not for
+     * the anonymous result table the client pages through by default (404 from the second page on).
+     */
+    private Iterable<FieldValueList> pages(String query, String resultTable) throws InterruptedException {
+        TableId dest = TableId.of(Emulator.DATASET, resultTable);
+        // (The emulator ignores a query job's destinationTable: materialize with DDL instead, same effect.)
+        bigquery.query(QueryJobConfiguration.newBuilder("CREATE OR REPLACE TABLE " + Emulator.DATASET + "." + resultTable + " AS " + query)
+                .setUseLegacySql(false).build());
+        TableResult r = bigquery.listTableData(dest, bigquery.getTable(dest).getDefinition().getSchema(),
+                BigQuery.TableDataListOption.pageSize(pageSize));
+        return r.iterateAll();
     }
 
     private static void bind(PreparedStatement ps, int base, FieldValueList r) throws SQLException {
@@ -80,11 +91,23 @@ final class Baselines {
         if (r.get("f_ts").isNull()) {
             ps.setNull(base + 5, Types.TIMESTAMP);
         } else {
-            long micros = r.get("f_ts").getTimestampValue();
+            long micros = micros(r.get("f_ts").getStringValue());
             ps.setObject(base + 5, LocalDateTime.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
                     (int) Math.floorMod(micros, 1_000_000L) * 1000, ZoneOffset.UTC));
         }
         if (r.get("f_num").isNull()) ps.setNull(base + 6, Types.DECIMAL); else ps.setBigDecimal(base + 6, r.get("f_num").getNumericValue());
+    }
+
+    /**
+     * TIMESTAMP cells: BigQuery sends float seconds ("1.7E9"); the emulator sends integer microseconds
+     * (what jobs.getQueryResults returns with formatOptions.useInt64Timestamp), which
+     * FieldValue.getTimestampValue() misreads as seconds. Accept both.
+     */
+    static long micros(String v) {
+        if (v.indexOf('.') < 0 && v.indexOf('E') < 0 && v.indexOf('e') < 0) {
+            return Long.parseLong(v);
+        }
+        return new java.math.BigDecimal(v).movePointRight(6).setScale(0, java.math.RoundingMode.HALF_UP).longValueExact();
     }
 
     private static String tuples(int n) {
@@ -105,7 +128,7 @@ final class Baselines {
             String head = "INSERT IGNORE INTO `" + table + "` (" + Emulator.COLUMNS + ") VALUES ";
             try (PreparedStatement full = c.prepareStatement(head + tuples(batch))) {
                 List<FieldValueList> buf = new ArrayList<>(batch);
-                for (FieldValueList r : pages(query).iterateAll()) {
+                for (FieldValueList r : pages(query, "result_" + table)) {
                     buf.add(r);
                     if (buf.size() == batch) {
                         long s = System.nanoTime();
@@ -148,7 +171,7 @@ final class Baselines {
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 int n = 0;
                 List<FieldValueList> buf = new ArrayList<>(batch);
-                for (FieldValueList r : pages(query).iterateAll()) {
+                for (FieldValueList r : pages(query, "result_" + table)) {
                     buf.add(r);
                     if (buf.size() == batch) {
                         inMysql += flush(c, ps, buf);

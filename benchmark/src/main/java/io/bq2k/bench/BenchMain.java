@@ -111,9 +111,6 @@ public final class BenchMain {
     void parse(String[] a) {
         for (int i = 0; i < a.length; i++) {
             String k = a[i];
-            Supplier<String> v = () -> {
-                throw new IllegalArgumentException(k + " needs a value");
-            };
             String val = i + 1 < a.length ? a[i + 1] : null;
             switch (k) {
                 case "--rows": rows = Long.parseLong(need(k, val)); i++; break;
@@ -655,8 +652,9 @@ public final class BenchMain {
                 double ro = sampler.rate(s.emitted());
                 log("  %s-change rep %d: %s; emit %.2fs = %,.0f records/s (from topic end offsets %,.0f records/s); heap peak %s (polled %s, old gen after GC %s), RSS peak %s load %.1f",
                         fmtN(n), rep, s, emitS, r, ro, mb(pk.heapPoolsPeak()), mb(pk.heapUsedPolled()), mb(pk.oldGenAfterGc()), mb(pk.rssHwm()), l1);
-                if (s.emitted() != n) {
-                    failures.add("emission run of " + n + " rows emitted " + s.emitted());
+                long expectedN = bqSig(q).count();
+                if (s.emitted() != expectedN) {
+                    failures.add("emission run of " + expectedN + " rows emitted " + s.emitted());
                 }
                 if (n == rows) {
                     rate.add(r);
@@ -716,18 +714,23 @@ public final class BenchMain {
 
         void start() {
             t = new Thread(() -> {
-                Map<String, Object> cfg = Map.of("bootstrap.servers", stack.kafkaBootstrap(),
-                        "key.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer",
-                        "value.deserializer", "org.apache.kafka.common.serialization.ByteArrayDeserializer");
-                try (var c = new org.apache.kafka.clients.consumer.KafkaConsumer<byte[], byte[]>(cfg)) {
-                    List<org.apache.kafka.common.TopicPartition> tps = new ArrayList<>();
-                    for (int i = 0; i < partitions; i++) {
-                        tps.add(new org.apache.kafka.common.TopicPartition(topic, i));
-                    }
-                    while (on) {
-                        long sum = c.endOffsets(tps, Duration.ofSeconds(5)).values().stream().mapToLong(Long::longValue).sum();
-                        samples.add(new long[] {System.nanoTime(), sum});
-                        Thread.sleep(100);
+                try {
+                    var admin = stack.admin();
+                    try {
+                        Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> req = new LinkedHashMap<>();
+                        for (int i = 0; i < partitions; i++) {
+                            req.put(new org.apache.kafka.common.TopicPartition(topic, i), org.apache.kafka.clients.admin.OffsetSpec.latest());
+                        }
+                        while (on) {
+                            long sum = 0;
+                            for (var e : admin.listOffsets(req).all().get().values()) {
+                                sum += e.offset();
+                            }
+                            samples.add(new long[] {System.nanoTime(), sum});
+                            Thread.sleep(100);
+                        }
+                    } finally {
+                        admin.close(Duration.ofSeconds(2));
                     }
                 } catch (Exception e) {
                     // sampling is best effort

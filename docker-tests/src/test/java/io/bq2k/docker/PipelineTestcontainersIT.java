@@ -168,7 +168,7 @@ class PipelineTestcontainersIT {
         long e = epoch(id, v);
         String name = id % 10 == 0 ? null : "Zoë 東京 🎉 #" + id + "/" + e;
         BigDecimal amount = id % 9 == 0 ? null
-                : new BigDecimal((id * 100 + e) + "." + String.format("%09d", (id * 7919 + e) % 1_000_000_000L));
+                : new BigDecimal((id * 100 + e) + "." + String.format("%03d", (id * 7919 + e) % 1_000L));
         Long seenAt = id % 8 == 0 ? null : 1_700_000_000_000_000L + id * 1_000_003L + e * 86_400_000_001L;
         LocalDate day = id % 6 == 0 ? null : LocalDate.ofEpochDay(19_700 + id + e);
         boolean active = (id + e) % 2 == 0;
@@ -191,12 +191,15 @@ class PipelineTestcontainersIT {
                 "CREATE OR REPLACE TABLE " + BQ_TABLE + " AS SELECT",
                 "  id AS id,",
                 "  " + e + " AS version,",
-                "  CASE WHEN MOD(id, 10) = 0 THEN NULL ELSE CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(" + e + " AS STRING)) END AS name,",
-                "  CASE WHEN MOD(id, 9) = 0 THEN NULL ELSE CAST(CONCAT(CAST(id * 100 + " + e + " AS STRING), '.',",
-                "    LPAD(CAST(MOD(id * 7919 + " + e + ", 1000000000) AS STRING), 9, '0')) AS NUMERIC(38, 9)) END AS amount,",
-                "  CASE WHEN MOD(id, 8) = 0 THEN NULL ELSE TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + " + e + " * 86400000001) END AS seen_at,",
-                "  CASE WHEN MOD(id, 6) = 0 THEN NULL ELSE DATE_FROM_UNIX_DATE(19700 + id + " + e + ") END AS day,",
-                "  MOD(id + " + e + ", 2) = 0 AS active",
+                "  IF(MOD(id, 10) = 0, NULL, CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(" + e + " AS STRING))) AS name,",
+                "  IF(MOD(id, 8) = 0, NULL, TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + " + e + " * 86400000001)) AS seen_at,",
+                "  IF(MOD(id, 6) = 0, NULL, DATE_FROM_UNIX_DATE(19700 + id + " + e + ")) AS day,",
+                "  MOD(id + " + e + ", 2) = 0 AS active,",
+                // Three decimals only: bqemulator 1.4.0 stored NUMERIC(38, 9) values of a CREATE TABLE AS that also
+                // has a TIMESTAMP/DATE column with scale 3 (101.000007920 -> 101.000), measured on this project's
+                // machines. Full 9-digit scale is local-stack's PipelineE2EIT's business; the fixture check guards this.
+                "  IF(MOD(id, 9) = 0, NULL, CAST(CONCAT(CAST(id * 100 + " + e + " AS STRING), '.',",
+                "    LPAD(CAST(MOD(id * 7919 + " + e + ", 1000) AS STRING), 3, '0')) AS NUMERIC(38, 9))) AS amount",
                 "FROM UNNEST(GENERATE_ARRAY(1, " + (v == 1 ? 500 : 520) + ")) AS id",
                 v == 1 ? "" : "WHERE MOD(id, 7) != 3");
     }
@@ -272,6 +275,8 @@ class PipelineTestcontainersIT {
         bq(createSql(1));
         String count = bq("SELECT COUNT(*) AS n FROM " + BQ_TABLE);
         assertTrue(count.contains("\"500\""), "emulator: version 1 should have 500 rows: " + count);
+        String one = bq("SELECT CAST(amount AS STRING) AS a FROM " + BQ_TABLE + " WHERE id = 1");
+        assertTrue(one.contains("\"101.92"), "emulator fixture: amount of id 1 should be 101.920: " + one);
 
         deploy(SINK, sinkConfig());
         deploy(SOURCE, sourceConfig());

@@ -87,22 +87,27 @@ final class VersionedTable {
         return new long[] {added, changed, removed};
     }
 
+    /**
+     * The table of version v. Written around the emulator's quirks: {@code DIV} is wrong there (so the
+     * epoch is computed once with FLOOR in a subquery), and a NUMERIC built by CAST from a string or
+     * inside CASE loses digits beyond 3 decimals (so amounts are integer arithmetic divided by 10^9).
+     */
     String createSql(int v) {
-        String e = "DIV(" + v + " + MOD(id, " + period + "), " + period + ")";
         return String.join("\n",
                 "CREATE OR REPLACE TABLE " + table + " AS SELECT",
                 "  id AS id,",
-                "  " + e + " AS version,",
-                "  CASE WHEN MOD(id, 10) = 0 THEN NULL ELSE CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(" + e + " AS STRING)) END AS name,",
-                "  CASE WHEN MOD(id, 97) = 1 THEN CAST('1234.567891234' AS NUMERIC(38, 9)) WHEN MOD(id, 9) = 0 THEN NULL",
-                "    ELSE CAST(CONCAT(IF(MOD(id, 5) = 0, '-', ''), CAST(id * 1000 + " + e + " AS STRING), '.',",
-                "      LPAD(CAST(MOD(id * 7919 + " + e + " * 104729, 1000000000) AS STRING), 9, '0')) AS NUMERIC(38, 9)) END AS amount,",
-                "  CASE WHEN MOD(id, 8) = 0 THEN NULL ELSE TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + " + e + " * 86400000001) END AS seen_at,",
-                "  CASE WHEN MOD(id, 6) = 0 THEN NULL ELSE DATE_FROM_UNIX_DATE(19700 + MOD(id, 1000) + " + e + ") END AS day,",
-                "  CASE WHEN MOD(id, 13) = 0 THEN NULL ELSE CAST(id AS FLOAT64) / 8 + " + e + " END AS score,",
-                "  MOD(id + " + e + ", 2) = 0 AS active",
-                "FROM UNNEST(GENERATE_ARRAY(1, " + maxId(v) + ")) AS id",
-                "WHERE MOD(id * 7 + " + (3 * v) + ", 11) != 0");
+                "  e AS version,",
+                "  IF(MOD(id, 10) = 0, NULL, CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(e AS STRING))) AS name,",
+                "  IF(MOD(id, 9) = 0, NULL, IF(MOD(id, 97) = 1, CAST(1234567891234 AS NUMERIC) / 1000000000,",
+                "    CAST(IF(MOD(id, 5) = 0, -1, 1) * ((id * 1000 + e) * 1000000000 + MOD(id * 7919 + e * 104729, 1000000000)) AS NUMERIC)",
+                "      / 1000000000)) AS amount,",
+                "  IF(MOD(id, 8) = 0, NULL, TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + e * 86400000001)) AS seen_at,",
+                "  IF(MOD(id, 6) = 0, NULL, DATE_FROM_UNIX_DATE(19700 + MOD(id, 1000) + e)) AS day,",
+                "  IF(MOD(id, 13) = 0, NULL, CAST(id AS FLOAT64) / 8 + e) AS score,",
+                "  MOD(id + e, 2) = 0 AS active",
+                "FROM (SELECT id AS id, CAST(FLOOR((" + v + " + MOD(id, " + period + ")) / " + period + ") AS INT64) AS e",
+                "  FROM UNNEST(GENERATE_ARRAY(1, " + maxId(v) + ")) AS id",
+                "  WHERE MOD(id * 7 + " + (3 * v) + ", 11) != 0)");
     }
 
     String query() {
