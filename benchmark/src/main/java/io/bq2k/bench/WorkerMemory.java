@@ -18,8 +18,8 @@ import javax.management.remote.JMXConnectorFactory;
 import javax.management.remote.JMXServiceURL;
 
 /**
- * The Connect worker's memory during a run: heap over JMX (java.lang:type=Memory polled every
- * 100 ms, plus the heap pools' peak usage after a reset, plus the old generation's usage after GC)
+ * The Connect worker's memory during a run: heap over JMX (java.lang:type=Memory polled every 250 ms,
+ * plus the heap pools' peak usage after a reset, plus the old generation's usage after GC)
  * and RSS from /proc/&lt;pid&gt;/status (VmHWM after {@code clear_refs 5} resets it, and VmRSS).
  */
 final class WorkerMemory implements AutoCloseable {
@@ -78,7 +78,7 @@ final class WorkerMemory implements AutoCloseable {
                         }
                     }
                     maxRss.accumulateAndGet(status("VmRSS"), Math::max);
-                    Thread.sleep(100);
+                    Thread.sleep(250);
                 } catch (InterruptedException e) {
                     return;
                 } catch (RuntimeException e) {

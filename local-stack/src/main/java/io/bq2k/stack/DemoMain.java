@@ -56,9 +56,9 @@ public final class DemoMain {
                 "    WHEN 4 THEN 'France' WHEN 5 THEN NULL ELSE 'Brasil' END AS country,",
                 "  CASE MOD(id, 3) WHEN 0 THEN 'pro' WHEN 1 THEN 'free' ELSE 'team' END AS plan,",
                 "  CASE MOD(id, 4) WHEN 0 THEN NULL WHEN 1 THEN 'control' ELSE CONCAT('variant_', CAST(MOD(id, 4) AS STRING)) END AS experiment_group,",
-                // Integer arithmetic: the emulator's CAST(string AS NUMERIC) keeps only 3 decimals.
-                "  IF(MOD(id, 11) = 0, NULL, CAST(IF(MOD(id, 23) = 0, -1, 1) * (MOD(id * 37, 5000) * 1000000000 + MOD(id * 7919, 1000000000))",
-                "    AS NUMERIC) / 1000000000) AS ltv_usd,",
+                // PARSE_NUMERIC of the exact text: the emulator may turn NUMERIC casts into DuckDB's DECIMAL(18,3).
+                "  IF(MOD(id, 11) = 0, NULL, PARSE_NUMERIC(CONCAT(IF(MOD(id, 23) = 0, '-', ''), CAST(MOD(id * 37, 5000) AS STRING), '.',",
+                "    LPAD(CAST(MOD(id * 7919, 1000000000) AS STRING), 9, '0')))) AS ltv_usd,",
                 "  CASE WHEN MOD(id, 17) = 0 THEN NULL ELSE TIMESTAMP_MICROS(1763000000000000 + MOD(id * 982451653, 2592000000000)) END AS last_seen_at,",
                 "  CASE WHEN MOD(id, 29) = 0 THEN NULL ELSE DATE_FROM_UNIX_DATE(18000 + MOD(id * 13, 2000)) END AS signup_date,",
                 "  MOD(id * 31, 120) AS sessions_30d,",
@@ -81,7 +81,7 @@ public final class DemoMain {
         long max = Long.parseLong(bq.scalar("SELECT MAX(user_id) AS m FROM " + SRC_TABLE));
         long add = Math.max(10, max / 100);
         bq.query("UPDATE " + SRC_TABLE + " SET plan = 'pro', sessions_30d = sessions_30d + 1,"
-                + " ltv_usd = ltv_usd + CAST(1 AS NUMERIC) / 1000000000,"
+                + " ltv_usd = ltv_usd + PARSE_NUMERIC('0.000000001'),"
                 + " last_seen_at = TIMESTAMP_MICROS(UNIX_MICROS(last_seen_at) + 1) WHERE MOD(user_id, 100) = 7");
         bq.query("UPDATE " + SRC_TABLE + " SET experiment_group = 'control' WHERE MOD(user_id, 100) = 8");
         bq.query("DELETE FROM " + SRC_TABLE + " WHERE MOD(user_id, 100) = 9");

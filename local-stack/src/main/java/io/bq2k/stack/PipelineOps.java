@@ -68,15 +68,29 @@ public final class PipelineOps {
 
     /** {@code POST /connectors/{name}/tasks/{task}/restart}: the source task starts its next run at once. */
     public void restartTask(String connector, int task) {
-        String url = connectUrl + "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/tasks/" + task + "/restart";
+        connect("POST", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/tasks/" + task + "/restart");
+    }
+
+    /** {@code PUT /connectors/{name}/pause}. */
+    public void pause(String connector) {
+        connect("PUT", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/pause");
+    }
+
+    /** {@code PUT /connectors/{name}/resume}. */
+    public void resume(String connector) {
+        connect("PUT", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/resume");
+    }
+
+    private void connect(String method, String path) {
+        String url = connectUrl + path;
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
-                    .POST(HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
+                    .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
             if (r.statusCode() / 100 != 2) {
-                throw new IllegalStateException("POST " + url + " -> HTTP " + r.statusCode() + ": " + r.body());
+                throw new IllegalStateException(method + " " + url + " -> HTTP " + r.statusCode() + ": " + r.body());
             }
         } catch (IOException e) {
-            throw new IllegalStateException("POST " + url + " failed: " + e, e);
+            throw new IllegalStateException(method + " " + url + " failed: " + e, e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("interrupted", e);

@@ -89,8 +89,8 @@ final class VersionedTable {
 
     /**
      * The table of version v. Written around the emulator's quirks: {@code DIV} is wrong there (so the
-     * epoch is computed once with FLOOR in a subquery), and a NUMERIC built by CAST from a string or
-     * inside CASE loses digits beyond 3 decimals (so amounts are integer arithmetic divided by 10^9).
+     * epoch is computed once with FLOOR in a subquery), and NUMERIC casts and literals may become DuckDB's
+     * DECIMAL(18,3) depending on the statement (so amounts are PARSE_NUMERIC of their exact text).
      */
     String createSql(int v) {
         return String.join("\n",
@@ -98,9 +98,9 @@ final class VersionedTable {
                 "  id AS id,",
                 "  e AS version,",
                 "  IF(MOD(id, 10) = 0, NULL, CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(e AS STRING))) AS name,",
-                "  IF(MOD(id, 9) = 0, NULL, IF(MOD(id, 97) = 1, CAST(1234567891234 AS NUMERIC) / 1000000000,",
-                "    CAST(IF(MOD(id, 5) = 0, -1, 1) * ((id * 1000 + e) * 1000000000 + MOD(id * 7919 + e * 104729, 1000000000)) AS NUMERIC)",
-                "      / 1000000000)) AS amount,",
+                "  IF(MOD(id, 97) = 1, PARSE_NUMERIC('1234.567891234'), IF(MOD(id, 9) = 0, NULL,",
+                "    PARSE_NUMERIC(CONCAT(IF(MOD(id, 5) = 0, '-', ''), CAST(id * 1000 + e AS STRING), '.',",
+                "      LPAD(CAST(MOD(id * 7919 + e * 104729, 1000000000) AS STRING), 9, '0'))))) AS amount,",
                 "  IF(MOD(id, 8) = 0, NULL, TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + e * 86400000001)) AS seen_at,",
                 "  IF(MOD(id, 6) = 0, NULL, DATE_FROM_UNIX_DATE(19700 + MOD(id, 1000) + e)) AS day,",
                 "  IF(MOD(id, 13) = 0, NULL, CAST(id AS FLOAT64) / 8 + e) AS score,",

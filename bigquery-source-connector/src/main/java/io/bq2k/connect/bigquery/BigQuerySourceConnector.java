@@ -19,6 +19,8 @@ import org.apache.kafka.connect.source.SourceConnector;
  */
 public final class BigQuerySourceConnector extends SourceConnector {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(BigQuerySourceConnector.class);
+
     private Map<String, String> props;
 
     @Override
@@ -30,6 +32,7 @@ public final class BigQuerySourceConnector extends SourceConnector {
     public void start(Map<String, String> props) {
         this.props = withSyncName(props);
         new SyncConfig(this.props);
+        UnknownKeys.warnings(props).forEach(w -> log.warn("Connector {}: {}", props.get("name"), w));
     }
 
     /** The sync name defaults to the connector name, made a valid identifier. */

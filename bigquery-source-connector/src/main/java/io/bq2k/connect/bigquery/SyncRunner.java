@@ -60,7 +60,8 @@ public final class SyncRunner implements AutoCloseable {
     private SyncOffset resumeAt;
     private Instant nextRunAt;
     private Map<String, Long> lastInputs;
-    private ActiveRun active;
+    /** Read by commitRecord on the producer thread. */
+    private volatile ActiveRun active;
 
     public SyncRunner(SyncConfig config, String sync, BigQueryGateway gateway, ChangeReader reader, OffsetStorageReader offsets,
                       TransactionContext transactions, Clock clock, SyncMetrics metrics) {

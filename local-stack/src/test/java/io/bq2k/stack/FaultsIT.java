@@ -1,0 +1,193 @@
+package io.bq2k.stack;
+
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * Production faults on the real stack, one sync, one run per fault: the worker SIGKILLed at
+ * several points of a run, the broker restarted during emission, MariaDB down for 30 s while the
+ * sink writes, the BigQuery emulator stopped during a run. After each: MySQL equals the query
+ * result (I1, I4) and, on the topic, no key's versions go backwards (I2).
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class FaultsIT {
+
+    static final String TOPIC = "faults.rows";
+    static final String SOURCE = "source-faults";
+    static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
+
+    LocalStack stack;
+    BigQueryRest bq;
+    PipelineOps ops;
+    final VersionedTable table = new VersionedTable("faults.src", 24_000, 300, 2);
+    final MirrorCheck check = new MirrorCheck(VersionedTable.COLUMNS);
+    int version;
+
+    @BeforeAll
+    void up() throws Exception {
+        Path tmp = Files.createTempDirectory("bq2k-faults-");
+        stack = LocalStack.builder().randomPorts(false).stackDir(tmp.resolve("stack"))
+                .connectHeap("-Xmx768m").bqLogLevel("warning").stopOnJvmExit(true).build();
+        stack.up();
+        bq = new BigQueryRest(stack.bqRestUrl(), "demo");
+        ops = PipelineOps.of(stack);
+        bq.query("CREATE SCHEMA IF NOT EXISTS faults");
+        stack.createCompactedTopic(TOPIC, 2);
+        bq.query(table.createSql(++version));
+        Map<String, String> sink = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/sink-debezium-mysql.json")).getValue());
+        sink.put("topics", TOPIC);
+        sink.put("collection.name.format", "faults_rows");
+        sink.put("batch.size", "1000");
+        stack.deployer().deploy("sink-faults", sink);
+        Map<String, String> source = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/source-bigquery-demo.json")).getValue());
+        source.put("query", table.query());
+        source.put("key.columns", "id");
+        source.put("topic", TOPIC);
+        source.put("staging.dataset", "bq2k_staging_faults");
+        source.put("schedule.interval.ms", "3600000");
+        source.put("read.chunk.rows", "1000");
+        source.put("bigquery.retry.max.attempts", "6");
+        source.put("bigquery.retry.max.backoff.ms", "8000");
+        stack.deployer().deploy(SOURCE, source);
+        ops.awaitRun(TOPIC + ".runs", 1, RUN_TIMEOUT);
+        assertConverged();
+    }
+
+    @AfterAll
+    void down() {
+        if (stack != null) {
+            stack.down(false);
+        }
+    }
+
+    static void log(String fmt, Object... args) {
+        System.out.printf("[faults] " + fmt + "%n", args);
+    }
+
+    long onTopic() {
+        return ops.endOffsets(TOPIC).values().stream().mapToLong(Long::longValue).sum();
+    }
+
+    /** Starts the next version's run and waits until {@code fraction} of its changes are on the topic (0: do not wait). */
+    long startRun(double fraction) throws InterruptedException {
+        long before = onTopic();
+        bq.query(table.createSql(++version));
+        long[] c = table.changes(version);
+        long changes = c[0] + c[1] + c[2];
+        ops.restartTask(SOURCE, 0);
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (fraction > 0 && onTopic() - before < fraction * changes) {
+            assertTrue(System.nanoTime() < deadline, "run " + version + " did not progress");
+            Thread.sleep(10);
+        }
+        log("run %d: %d of %d changes on the topic when the fault is injected", version, onTopic() - before, changes);
+        return changes;
+    }
+
+    void assertConverged() throws Exception {
+        ops.awaitRun(TOPIC + ".runs", version, RUN_TIMEOUT);
+        MirrorCheck.Result r = check.awaitMySqlEquals(stack::mysqlConnection, "faults_rows", check.rows(table.rows(version)),
+                Duration.ofMinutes(4), null);
+        assertTrue(r.equal(), () -> "MySQL after run " + version + ": " + r.summary());
+        Map<Long, Long> last = new HashMap<>();
+        List<String> backwards = new ArrayList<>();
+        for (PipelineOps.TopicRecord rec : ops.readAll(TOPIC)) {
+            if (rec.value() == null) {
+                continue;
+            }
+            long id = PipelineOps.payload(rec.key()).get("id").asLong();
+            long v = PipelineOps.payload(rec.value()).get("version").asLong();
+            Long prev = last.put(id, v);
+            if (prev != null && v < prev) {
+                backwards.add("id " + id + ": " + prev + " then " + v);
+            }
+        }
+        assertTrue(backwards.isEmpty(), "I2: versions went backwards: " + backwards.subList(0, Math.min(5, backwards.size())));
+        log("run %d converged: MySQL equals the query result (%d rows), no key went backwards", version, r.expectedRows());
+    }
+
+    @Test
+    @Order(1)
+    void workerKilledDuringSnapshot() throws Exception {
+        startRun(0);
+        Thread.sleep(300);
+        stack.killWorker();
+        stack.restartWorker();
+        assertConverged();
+    }
+
+    @Test
+    @Order(2)
+    void workerKilledEarlyInEmission() throws Exception {
+        startRun(0.05);
+        stack.killWorker();
+        stack.restartWorker();
+        assertConverged();
+    }
+
+    @Test
+    @Order(3)
+    void workerKilledLateInEmission() throws Exception {
+        startRun(0.8);
+        stack.killWorker();
+        stack.restartWorker();
+        assertConverged();
+    }
+
+    @Test
+    @Order(4)
+    void workerKilledRightAfterTheLastChange() throws Exception {
+        startRun(1.0);
+        stack.killWorker();
+        stack.restartWorker();
+        assertConverged();
+    }
+
+    @Test
+    @Order(5)
+    void brokerRestartsDuringEmission() throws Exception {
+        startRun(0.3);
+        stack.stopKafka();
+        Thread.sleep(5000);
+        stack.startKafka();
+        assertConverged();
+    }
+
+    @Test
+    @Order(6)
+    void mysqlDownForThirtySecondsWhileTheSinkWrites() throws Exception {
+        startRun(0.2);
+        stack.stopMariaDb();
+        Thread.sleep(30_000);
+        stack.startMariaDb();
+        assertConverged();
+    }
+
+    @Test
+    @Order(7)
+    void bigQueryUnavailableDuringARun() throws Exception {
+        startRun(0);
+        Thread.sleep(200);
+        stack.stopEmulator();
+        Thread.sleep(20_000);
+        stack.startEmulator();
+        assertConverged();
+    }
+}
