@@ -195,10 +195,13 @@ public final class BenchMain {
                 .stopOnJvmExit(!keep).build();
         Instant started = Instant.now();
         details.put("started_at", started.toString());
-        details.put("options", Map.of("rows", rows, "reps", reps, "smoke", smoke, "partitions", partitions, "sink_tasks", sinkTasks,
-                "sink_batch", sinkBatch, "schema_less_json_on_wire", compactJson,
-                "producer", Map.of("linger.ms", producerLinger, "batch.size", producerBatch, "compression.type", producerCompression),
-                "connect_heap", connectHeap, "jdbc_url_extra", jdbcExtra, "read_chunk_rows", chunkRows == null ? "default" : chunkRows));
+        Map<String, Object> opts = new LinkedHashMap<>();
+        opts.put("rows", rows); opts.put("reps", reps); opts.put("smoke", smoke); opts.put("partitions", partitions);
+        opts.put("sink_tasks", sinkTasks); opts.put("sink_batch", sinkBatch); opts.put("schema_less_json_on_wire", compactJson);
+        opts.put("producer", Map.of("linger.ms", producerLinger, "batch.size", producerBatch, "compression.type", producerCompression));
+        opts.put("connect_heap", connectHeap); opts.put("jdbc_url_extra", jdbcExtra);
+        opts.put("read_chunk_rows", chunkRows == null ? "default" : chunkRows);
+        details.put("options", opts);
         details.put("machine", machine());
         long t0 = System.nanoTime();
         try {

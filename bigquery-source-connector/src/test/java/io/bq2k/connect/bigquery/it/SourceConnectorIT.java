@@ -182,4 +182,36 @@ class SourceConnectorIT {
         assertNull(after.records.get(after.records.size() - 1).value());
     }
 
+
+    @Test
+    void anOffsetResetRepublishesEveryRowAndStillTombstonesRemovedKeys() throws Exception {
+        String name = "users_reset";
+        bq.sql(usersTable(name, 1));
+        connect.configureConnector(name, sync.connectorConfig(name, name));
+        sync.awaitRun(name, 1);
+
+        // The operator resets the sync (Connect's offsets REST API) while the data changes.
+        connect.stopConnector(name);
+        connect.resetConnectorOffsets(name);
+        bq.sql(usersTable(name, 2));
+        int before = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        connect.resumeConnector(name);
+        JsonNode summary = sync.awaitRun(name, 2);
+        assertEquals("resync", summary.get("mode").asText());
+        assertEquals(expectedUsers(2).size(), summary.get("added").asLong() + summary.get("changed").asLong(),
+            "every current row is published again");
+        long gone = expectedUsers(1).keySet().stream().filter(id -> !expectedUsers(2).containsKey(id)).count();
+        assertEquals(gone, summary.get("removed").asLong(), "keys gone since the retained snapshot get a tombstone");
+        TopicContents after = TopicContents.read(connect.kafka().bootstrapServers(), name, false);
+        assertEquals(before + expectedUsers(2).size() + gone, after.records.size());
+        assertTopicMirrors(name, expectedUsers(2));
+
+        // alterOffsets validates what operators send.
+        String bad = connect.endpointForResource("connectors/" + name + "/offsets");
+        connect.stopConnector(name);
+        var response = connect.requestPatch(bad, "{\"offsets\":[{\"partition\":{\"sync\":\"" + name + "\"},\"offset\":{\"run\":\"x\"}}]}");
+        assertTrue(response.getStatus() >= 400, "rejected: " + response.getStatus());
+        assertTrue(String.valueOf(response.getEntity()).contains("\\\"run\\\" must be an integer"));
+        connect.resumeConnector(name);
+    }
 }
