@@ -60,7 +60,7 @@ public final class BenchMain {
     String producerLinger = "10";
     String producerBatch = "262144";
     String producerCompression = "lz4";
-    String connectHeap = "-Xms1g -Xmx1g";
+    String connectHeap = "-Xms1g -Xmx1g -Xmn128m";
     boolean jfr;
     int pageSize = 20_000;
     String chunkRows = null;

@@ -71,6 +71,11 @@ public final class PipelineOps {
         connect("POST", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/tasks/" + task + "/restart");
     }
 
+    /** {@code POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true}: restarts what failed, nothing else. */
+    public void restartFailed(String connector) {
+        connect("POST", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/restart?includeTasks=true&onlyFailed=true");
+    }
+
     /** {@code PUT /connectors/{name}/pause}. */
     public void pause(String connector) {
         connect("PUT", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/pause");

@@ -7,7 +7,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -114,16 +113,8 @@ class OperatorsViewIT {
     void statusLagHistoryAndMetricsTellTheTruth() throws Exception {
         stack.createCompactedTopic(TOPIC, 2);
         bq.query(table.createSql(1));
-        Map<String, String> sink = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/sink-debezium-mysql.json")).getValue());
-        sink.put("topics", TOPIC);
-        sink.put("collection.name.format", "ops_features");
-        stack.deployer().deploy(SINK, sink);
-        Map<String, String> source = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/source-bigquery-demo.json")).getValue());
-        source.put("query", table.query());
-        source.put("key.columns", "id");
-        source.put("topic", TOPIC);
-        source.put("staging.dataset", "bq2k_staging_ops");
-        source.put("schedule.interval.ms", "3600000");
+        stack.deployer().deploy(SINK, DemoConfigs.sink(stack, TOPIC, "ops_features"));
+        Map<String, String> source = DemoConfigs.source(stack, TOPIC, table.query(), "bq2k_staging_ops");
         stack.deployer().deploy(SOURCE, source);
         stack.deployer().awaitRunning(SINK, Duration.ofSeconds(90));
 
@@ -195,12 +186,9 @@ class OperatorsViewIT {
                 + "\",\"private_key\":\"-----BEGIN PRIVATE KEY-----\\n" + marker + "\\n-----END PRIVATE KEY-----\\n\",\"client_email\":\"x@demo.iam.gserviceaccount.com\"}";
         Path secrets = tmp.resolve("secrets.properties");
         Files.writeString(secrets, "service_account_json=" + keyJson.replace("\\", "\\\\") + "\n");
-        Map<String, String> source = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/source-bigquery-demo.json")).getValue());
+        Map<String, String> source = DemoConfigs.source(stack, "ops.secret", table.query(), "bq2k_staging_ops");
         source.put("bigquery.credentials.type", "service_account_json");
         source.put("bigquery.credentials.json", "${file:" + secrets + ":service_account_json}");
-        source.put("topic", "ops.secret");
-        source.put("key.columns", "id");
-        source.put("query", table.query());
 
         // validate(): the key does not parse, the error names the field and holds no secret.
         List<String> errors = stack.deployer().validate(SyncStatus.SOURCE_CLASS, source);

@@ -78,22 +78,14 @@ class PipelineE2EIT {
     }
 
     Map<String, String> sourceConfig(String topic, String query, String staging, int partitions, int chunkRows) {
-        Map<String, String> c = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/source-bigquery-demo.json")).getValue());
-        c.put("query", query);
-        c.put("key.columns", "id");
-        c.put("topic", topic);
-        c.put("staging.dataset", staging);
-        c.put("schedule.interval.ms", "3600000");
+        Map<String, String> c = DemoConfigs.source(stack, topic, query, staging);
         c.put("read.chunk.rows", String.valueOf(chunkRows));
         c.put("topic.creation.default.partitions", String.valueOf(partitions));
         return c;
     }
 
     Map<String, String> sinkConfig(String topic, String table) {
-        Map<String, String> c = new LinkedHashMap<>(stack.deployer().read(stack.projectRoot().resolve("config/sink-debezium-mysql.json")).getValue());
-        c.put("topics", topic);
-        c.put("collection.name.format", table);
-        return c;
+        return DemoConfigs.sink(stack, topic, table);
     }
 
     void assertFixture(VersionedTable t, int v) {

@@ -34,32 +34,23 @@ class ExactlyOnceResumeIT {
 
     @BeforeAll
     static void start() throws Exception {
-        bq = BqEmulator.start();
-        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
-        Map<String, String> worker = new HashMap<>();
-        worker.put("offset.flush.interval.ms", "500");
-        worker.put("exactly.once.source.support", "enabled");
-        Properties broker = new Properties();
-        broker.put("transaction.state.log.replication.factor", "1");
-        broker.put("transaction.state.log.min.isr", "1");
-        connect = new EmbeddedConnectCluster.Builder().name("eos-it").numWorkers(1).workerProps(worker).brokerProps(broker).build();
-        try {
-            connect.start();
-        } catch (RuntimeException e) {
-            connect.stop();
-            throw e;
-        }
-        sync = new SyncHarness(bq, connect);
+        sync = SyncHarness.start("eos-it", Map.of("exactly.once.source.support", "enabled"), transactionLogOnOneBroker());
+        bq = sync.bq;
+        connect = sync.connect;
     }
 
     @AfterAll
     static void stop() {
-        if (connect != null) {
-            connect.stop();
+        if (sync != null) {
+            sync.close();
         }
-        if (bq != null) {
-            bq.close();
-        }
+    }
+
+    static Properties transactionLogOnOneBroker() {
+        Properties broker = new Properties();
+        broker.put("transaction.state.log.replication.factor", "1");
+        broker.put("transaction.state.log.min.isr", "1");
+        return broker;
     }
 
     static String table(int version) {

@@ -31,27 +31,15 @@ class SourceConnectorIT {
 
     @BeforeAll
     static void start() throws Exception {
-        bq = BqEmulator.start();
-        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
-        Map<String, String> worker = new HashMap<>();
-        worker.put("offset.flush.interval.ms", "500");
-        connect = new EmbeddedConnectCluster.Builder().name("source-it").numWorkers(1).workerProps(worker).build();
-        try {
-            connect.start();
-        } catch (RuntimeException e) {
-            connect.stop();
-            throw e;
-        }
-        sync = new SyncHarness(bq, connect);
+        sync = SyncHarness.start("source-it", Map.of(), new java.util.Properties());
+        bq = sync.bq;
+        connect = sync.connect;
     }
 
     @AfterAll
     static void stop() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (bq != null) {
-            bq.close();
+        if (sync != null) {
+            sync.close();
         }
     }
 

@@ -12,14 +12,38 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.bq2k.connect.bigquery.BigQuerySourceConnector;
 
 /** An emulator plus an embedded Connect cluster, and the moves a test makes with a sync on them. */
-final class SyncHarness {
+final class SyncHarness implements AutoCloseable {
 
     final BqEmulator bq;
     final EmbeddedConnectCluster connect;
 
-    SyncHarness(BqEmulator bq, EmbeddedConnectCluster connect) {
+    private SyncHarness(BqEmulator bq, EmbeddedConnectCluster connect) {
         this.bq = bq;
         this.connect = connect;
+    }
+
+    /** Starts the emulator (with a dataset {@code src}) and a one-worker cluster; worker and broker properties may be empty. */
+    static SyncHarness start(String name, Map<String, String> workerProps, java.util.Properties brokerProps) throws Exception {
+        BqEmulator bq = BqEmulator.start();
+        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
+        Map<String, String> worker = new HashMap<>(workerProps); // the cluster modifies it
+        worker.putIfAbsent("offset.flush.interval.ms", "500");
+        EmbeddedConnectCluster connect = new EmbeddedConnectCluster.Builder().name(name).numWorkers(1)
+            .workerProps(worker).brokerProps(brokerProps).build();
+        try {
+            connect.start();
+        } catch (RuntimeException e) {
+            connect.stop();
+            bq.close();
+            throw e;
+        }
+        return new SyncHarness(bq, connect);
+    }
+
+    @Override
+    public void close() {
+        connect.stop();
+        bq.close();
     }
 
     Map<String, String> connectorConfig(String name, String table) {

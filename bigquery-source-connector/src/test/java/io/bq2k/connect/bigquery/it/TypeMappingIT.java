@@ -40,26 +40,16 @@ class TypeMappingIT {
 
     @BeforeAll
     static void start() throws Exception {
-        bq = BqEmulator.start();
-        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
+        sync = SyncHarness.start("types-it", Map.of(), new java.util.Properties());
+        bq = sync.bq;
+        connect = sync.connect;
         bq.sql(TABLE);
-        connect = new EmbeddedConnectCluster.Builder().name("types-it").numWorkers(1).workerProps(new HashMap<>()).build();
-        try {
-            connect.start();
-        } catch (RuntimeException e) {
-            connect.stop();
-            throw e;
-        }
-        sync = new SyncHarness(bq, connect);
     }
 
     @AfterAll
     static void stop() {
-        if (connect != null) {
-            connect.stop();
-        }
-        if (bq != null) {
-            bq.close();
+        if (sync != null) {
+            sync.close();
         }
     }
 
