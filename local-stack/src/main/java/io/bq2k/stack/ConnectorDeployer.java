@@ -3,10 +3,7 @@ package io.bq2k.stack;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -46,14 +43,13 @@ public final class ConnectorDeployer {
     private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z_][A-Za-z0-9_]*)(:-([^}]*))?}");
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final String connectUrl;
+    private final ConnectRest rest;
     private final Map<String, String> placeholders;
     private final PrintStream out;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
     /** {@code out} may be null (silent). */
     public ConnectorDeployer(String connectUrl, Map<String, String> placeholders, PrintStream out) {
-        this.connectUrl = connectUrl.replaceAll("/+$", "");
+        this.rest = new ConnectRest(connectUrl);
         this.placeholders = Map.copyOf(placeholders);
         this.out = out;
     }
@@ -142,7 +138,7 @@ public final class ConnectorDeployer {
         if (r.statusCode() != 200) {
             throw new DeployException("validate " + connectorClass + " -> HTTP " + r.statusCode() + ": " + r.body()
                     + (r.statusCode() == 404 || r.statusCode() == 500
-                    ? "\n(is the plugin on the worker's plugin.path? GET " + connectUrl + "/connector-plugins lists what it has)" : ""));
+                    ? "\n(is the plugin on the worker's plugin.path? GET " + rest.baseUrl() + "/connector-plugins lists what it has)" : ""));
         }
         try {
             JsonNode root = JSON.readTree(r.body());
@@ -228,20 +224,10 @@ public final class ConnectorDeployer {
     }
 
     private HttpResponse<String> send(String method, String path, String body) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(connectUrl + path)).timeout(Duration.ofSeconds(60))
-                .header("Accept", "application/json");
-        if (body != null) {
-            b.header("Content-Type", "application/json").method(method, HttpRequest.BodyPublishers.ofString(body));
-        } else {
-            b.method(method, HttpRequest.BodyPublishers.noBody());
-        }
         try {
-            return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-        } catch (IOException e) {
-            throw new DeployException(method + " " + connectUrl + path + " failed: " + e + " (is the worker up? bin/stack status)");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new DeployException("interrupted");
+            return rest.send(method, path, body);
+        } catch (UncheckedIOException e) {
+            throw new DeployException(e.getMessage() + " (is the worker up? bin/stack status)");
         }
     }
 

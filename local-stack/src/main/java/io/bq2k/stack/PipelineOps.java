@@ -1,10 +1,7 @@
 package io.bq2k.stack;
 
 import java.io.IOException;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -54,12 +51,11 @@ public final class PipelineOps {
     public record TopicRecord(int partition, long offset, String key, String value) {}
 
     private final String bootstrap;
-    private final String connectUrl;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private final ConnectRest rest;
 
     public PipelineOps(String bootstrap, String connectUrl) {
         this.bootstrap = bootstrap;
-        this.connectUrl = connectUrl.replaceAll("/+$", "");
+        this.rest = new ConnectRest(connectUrl);
     }
 
     public static PipelineOps of(LocalStack stack) {
@@ -87,18 +83,9 @@ public final class PipelineOps {
     }
 
     private void connect(String method, String path) {
-        String url = connectUrl + path;
-        try {
-            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(60))
-                    .method(method, HttpRequest.BodyPublishers.noBody()).build(), HttpResponse.BodyHandlers.ofString());
-            if (r.statusCode() / 100 != 2) {
-                throw new IllegalStateException(method + " " + url + " -> HTTP " + r.statusCode() + ": " + r.body());
-            }
-        } catch (IOException e) {
-            throw new IllegalStateException(method + " " + url + " failed: " + e, e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted", e);
+        HttpResponse<String> r = rest.send(method, path, null);
+        if (r.statusCode() / 100 != 2) {
+            throw new IllegalStateException(method + " " + rest.baseUrl() + path + " -> HTTP " + r.statusCode() + ": " + r.body());
         }
     }
 

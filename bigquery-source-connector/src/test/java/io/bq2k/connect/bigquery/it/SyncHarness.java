@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
+import org.apache.kafka.connect.runtime.rest.errors.ConnectRestException;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -127,7 +128,7 @@ final class SyncHarness implements AutoCloseable {
     /** Restarts the task (its first run starts at once) and waits until the restart took effect. */
     void triggerRun(String connector) throws InterruptedException {
         ConnectorStateInfo.TaskState before = task(connector);
-        connect.restartTask(connector, 0);
+        restartTaskOnceConfigSettled(connector);
         if (before == null || !"FAILED".equals(before.state())) {
             return;
         }
@@ -141,4 +142,22 @@ final class SyncHarness implements AutoCloseable {
         }
     }
 
+    /**
+     * Restarts task 0, retrying while the worker answers 409: right after a config update the herder
+     * refuses restarts until every member has read the new config ("stale configuration").
+     */
+    private void restartTaskOnceConfigSettled(String connector) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + 30_000;
+        while (true) {
+            try {
+                connect.restartTask(connector, 0);
+                return;
+            } catch (ConnectRestException e) {
+                if (e.statusCode() != 409 || System.currentTimeMillis() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(250);
+            }
+        }
+    }
 }
