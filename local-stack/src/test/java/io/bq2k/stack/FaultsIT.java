@@ -21,7 +21,8 @@ import org.junit.jupiter.api.TestMethodOrder;
 /**
  * Production faults on the real stack, one sync, one run per fault: the worker SIGKILLed at
  * several points of a run, the broker restarted during emission, MariaDB down for 30 s while the
- * sink writes, the BigQuery emulator stopped during a run. After each: MySQL equals the query
+ * sink writes, the BigQuery emulator frozen during a run, BigQuery answering retryable errors, two
+ * runs queued while the sink is paused. After each: MySQL equals the query
  * result (I1, I4) and, on the topic, no key's versions go backwards (I2).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
@@ -35,6 +36,7 @@ class FaultsIT {
     LocalStack stack;
     BigQueryRest bq;
     PipelineOps ops;
+    FaultyBigQueryProxy proxy;
     final VersionedTable table = new VersionedTable("faults.src", 24_000, 300, 2);
     final MirrorCheck check = new MirrorCheck(VersionedTable.COLUMNS);
     int version;
@@ -47,6 +49,7 @@ class FaultsIT {
         stack.up();
         bq = new BigQueryRest(stack.bqRestUrl(), "demo");
         ops = PipelineOps.of(stack);
+        proxy = new FaultyBigQueryProxy(stack.bqRestUrl());
         bq.query("CREATE SCHEMA IF NOT EXISTS faults");
         stack.createCompactedTopic(TOPIC, 2);
         bq.query(table.createSql(++version));
@@ -55,6 +58,7 @@ class FaultsIT {
         stack.deployer().deploy("sink-faults", sink);
         Map<String, String> source = DemoConfigs.source(stack, TOPIC, table.query(), "bq2k_staging_faults");
         source.put("read.chunk.rows", "1000");
+        source.put("bigquery.endpoint", proxy.url()); // REST through the proxy that can answer retryable errors
         source.put("bigquery.retry.max.attempts", "6");
         source.put("bigquery.retry.max.backoff.ms", "8000");
         stack.deployer().deploy(SOURCE, source);
@@ -64,6 +68,9 @@ class FaultsIT {
 
     @AfterAll
     void down() {
+        if (proxy != null) {
+            proxy.close();
+        }
         if (stack != null) {
             stack.down(false);
         }
@@ -196,6 +203,34 @@ class FaultsIT {
         } finally {
             signal("CONT", pid);
         }
+        assertConverged();
+    }
+
+    @Test
+    @Order(8)
+    void bigQueryAnswersRetryableErrors() throws Exception {
+        proxy.failNext(5);
+        startRun(0);
+        assertConverged();
+        assertTrue(proxy.injected() >= 5, "injected " + proxy.injected());
+        log("%d BigQuery requests answered 503 backendError / 429 rateLimitExceeded; retried with backoff, the run completed", proxy.injected());
+    }
+
+    @Test
+    @Order(9)
+    void twoRunsQueuedWhileTheSinkIsPausedAreAppliedInOrder() throws Exception {
+        ops.pause("sink-faults");
+        int applied = version;
+        for (int i = 0; i < 2; i++) {
+            startRun(0);
+            ops.awaitRun(TOPIC + ".runs", version, RUN_TIMEOUT);
+        }
+        MirrorCheck.Result paused;
+        try (var c = stack.mysqlConnection()) {
+            paused = check.compare(check.rows(table.rows(applied)), check.readMySql(c, "faults_rows"));
+        }
+        assertTrue(paused.equal(), () -> "while paused MySQL keeps run " + applied + ": " + paused.summary());
+        ops.resume("sink-faults");
         assertConverged();
     }
 

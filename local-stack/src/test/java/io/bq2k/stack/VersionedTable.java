@@ -48,7 +48,11 @@ final class VersionedTable {
     }
 
     List<Object> row(long id, int v) {
-        long e = epoch(id, v);
+        return rowAt(id, epoch(id, v));
+    }
+
+    /** The row of key {@code id} at epoch {@code e}: the values {@link #VALUES_SQL} computes in BigQuery. */
+    static List<Object> rowAt(long id, long e) {
         String name = id % 10 == 0 ? null : "Zoë 東京 🎉 #" + id + "/" + e;
         BigDecimal amount = id % 97 == 1 ? new BigDecimal("1234.567891234")
                 : id % 9 == 0 ? null
@@ -93,22 +97,29 @@ final class VersionedTable {
      * DECIMAL(18,3) depending on the statement (so amounts are PARSE_NUMERIC of their exact text).
      */
     String createSql(int v) {
-        return String.join("\n",
-                "CREATE OR REPLACE TABLE " + table + " AS SELECT",
-                "  id AS id,",
-                "  e AS version,",
-                "  IF(MOD(id, 10) = 0, NULL, CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(e AS STRING))) AS name,",
-                "  IF(MOD(id, 97) = 1, PARSE_NUMERIC('1234.567891234'), IF(MOD(id, 9) = 0, NULL,",
-                "    PARSE_NUMERIC(CONCAT(IF(MOD(id, 5) = 0, '-', ''), CAST(id * 1000 + e AS STRING), '.',",
-                "      LPAD(CAST(MOD(id * 7919 + e * 104729, 1000000000) AS STRING), 9, '0'))))) AS amount,",
-                "  IF(MOD(id, 8) = 0, NULL, TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + e * 86400000001)) AS seen_at,",
-                "  IF(MOD(id, 6) = 0, NULL, DATE_FROM_UNIX_DATE(19700 + MOD(id, 1000) + e)) AS day,",
-                "  IF(MOD(id, 13) = 0, NULL, CAST(id AS FLOAT64) / 8 + e) AS score,",
-                "  MOD(id + e, 2) = 0 AS active",
-                "FROM (SELECT id AS id, CAST(FLOOR((" + v + " + MOD(id, " + period + ")) / " + period + ") AS INT64) AS e",
-                "  FROM UNNEST(GENERATE_ARRAY(1, " + maxId(v) + ")) AS id",
-                "  WHERE MOD(id * 7 + " + (3 * v) + ", 11) != 0)");
+        return "CREATE OR REPLACE TABLE " + table + " AS SELECT\n" + VALUES_SQL + "\n"
+                + "FROM (SELECT id AS id, CAST(FLOOR((" + v + " + MOD(id, " + period + ")) / " + period + ") AS INT64) AS e\n"
+                + "  FROM UNNEST(GENERATE_ARRAY(1, " + maxId(v) + ")) AS id\n"
+                + "  WHERE MOD(id * 7 + " + (3 * v) + ", 11) != 0)";
     }
+
+    /**
+     * The select list of a row from columns {@code id} and {@code e} (the epoch), as {@link #rowAt(long, long)}.
+     * Written around the emulator's quirks: {@code DIV} is wrong there (callers compute the epoch with
+     * FLOOR), and NUMERIC casts and literals may become DuckDB's DECIMAL(18,3) depending on the statement
+     * (so amounts are PARSE_NUMERIC of their exact text).
+     */
+    static final String VALUES_SQL = String.join("\n",
+            "  id AS id,",
+            "  e AS version,",
+            "  IF(MOD(id, 10) = 0, NULL, CONCAT('Zoë 東京 🎉 #', CAST(id AS STRING), '/', CAST(e AS STRING))) AS name,",
+            "  IF(MOD(id, 97) = 1, PARSE_NUMERIC('1234.567891234'), IF(MOD(id, 9) = 0, NULL,",
+            "    PARSE_NUMERIC(CONCAT(IF(MOD(id, 5) = 0, '-', ''), CAST(id * 1000 + e AS STRING), '.',",
+            "      LPAD(CAST(MOD(id * 7919 + e * 104729, 1000000000) AS STRING), 9, '0'))))) AS amount,",
+            "  IF(MOD(id, 8) = 0, NULL, TIMESTAMP_MICROS(1700000000000000 + id * 1000003 + e * 86400000001)) AS seen_at,",
+            "  IF(MOD(id, 6) = 0, NULL, DATE_FROM_UNIX_DATE(19700 + MOD(id, 1000) + e)) AS day,",
+            "  IF(MOD(id, 13) = 0, NULL, CAST(id AS FLOAT64) / 8 + e) AS score,",
+            "  MOD(id + e, 2) = 0 AS active");
 
     String query() {
         return "SELECT id AS id, version AS version, name AS name, amount AS amount, seen_at AS seen_at, day AS day, "

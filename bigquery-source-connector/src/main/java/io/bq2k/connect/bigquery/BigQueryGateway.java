@@ -28,6 +28,7 @@ import com.google.cloud.bigquery.Job;
 import com.google.cloud.bigquery.JobInfo;
 import com.google.cloud.bigquery.JobStatistics.QueryStatistics;
 import com.google.cloud.bigquery.QueryJobConfiguration;
+import com.google.cloud.bigquery.Schema;
 import com.google.cloud.bigquery.Table;
 import com.google.cloud.bigquery.TableId;
 import com.google.cloud.bigquery.TableResult;
@@ -107,10 +108,7 @@ public final class BigQueryGateway implements AutoCloseable {
             try {
                 rows = bigQuery.query(cfg);
             } catch (BigQueryException e) {
-                if (e.getError() != null && !Retrier.isTransient(e)) {
-                    throw new Retrier.BigQueryJobFailure(e.getError());
-                }
-                throw e;
+                throw classified(e);
             }
             Job job = rows.getJobId() == null ? null : bigQuery.getJob(rows.getJobId());
             QueryStatistics stats = job == null ? null : job.getStatistics();
@@ -119,13 +117,26 @@ public final class BigQueryGateway implements AutoCloseable {
         });
     }
 
-    /** The tables a query reads, from a dry run (no cost). Empty when BigQuery does not say. */
-    public List<TableId> referencedTables(String sql) {
+    /** A statement BigQuery rejected with its own error is not retried unless the error's reason is transient. */
+    private static RuntimeException classified(BigQueryException e) {
+        return e.getError() != null && !Retrier.isTransient(e) ? new Retrier.BigQueryJobFailure(e.getError()) : e;
+    }
+
+    /** What a dry run (no cost) tells about a query: the tables it reads and its result schema, each empty when BigQuery does not say. */
+    public record DryRun(List<TableId> referencedTables, Optional<Schema> schema) { }
+
+    public DryRun dryRun(String sql) {
         return retrier.call("dry run", () -> {
             QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setDryRun(true).build();
-            Job job = bigQuery.create(JobInfo.of(cfg));
+            Job job;
+            try {
+                job = bigQuery.create(JobInfo.of(cfg));
+            } catch (BigQueryException e) {
+                throw classified(e);
+            }
             QueryStatistics stats = job.getStatistics();
-            return stats == null || stats.getReferencedTables() == null ? List.<TableId>of() : stats.getReferencedTables();
+            List<TableId> refs = stats == null || stats.getReferencedTables() == null ? List.of() : stats.getReferencedTables();
+            return new DryRun(refs, Optional.ofNullable(stats == null ? null : stats.getSchema()));
         });
     }
 

@@ -23,6 +23,7 @@ import org.apache.kafka.connect.data.Timestamp;
 import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.LegacySQLTypeName;
 
+import io.bq2k.connect.bigquery.SyncConfig.JsonColumns;
 import io.bq2k.connect.bigquery.SyncConfig.TemporalPrecision;
 
 /**
@@ -68,12 +69,16 @@ public final class ColumnMapping {
         this.precision = precision;
     }
 
+    /** The configurable choices of the mapping: temporal precision, and how JSON text is labelled. */
+    public record Style(TemporalPrecision precision, JsonColumns json) { }
+
     /**
      * Maps one column of the snapshot. Key columns get a required schema, others optional.
      *
      * @throws UnsupportedTypeException for a type without a mapping
      */
-    public static ColumnMapping of(Field field, boolean key, TemporalPrecision precision) {
+    public static ColumnMapping of(Field field, boolean key, Style style) {
+        TemporalPrecision precision = style.precision();
         String name = field.getName();
         boolean repeated = field.getMode() == Field.Mode.REPEATED;
         String type = repeated ? "ARRAY" : field.getType().getStandardType().name();
@@ -114,10 +119,9 @@ public final class ColumnMapping {
             case "DATETIME":
                 return scalar(name, type, Kind.DATETIME, temporal(precision), key, precision);
             case "JSON":
-                return text(name, type, SchemaBuilder.string().name(JSON_SCHEMA_NAME).version(1), key, "TO_JSON_STRING(%s)", precision);
             case "ARRAY":
             case "STRUCT":
-                return text(name, type, SchemaBuilder.string().name(JSON_SCHEMA_NAME).version(1), key, "TO_JSON_STRING(%s)", precision);
+                return text(name, type, jsonText(style.json()), key, "TO_JSON_STRING(%s)", precision);
             case "GEOGRAPHY":
                 return text(name, type, SchemaBuilder.string(), key, "ST_ASTEXT(%s)", precision);
             case "INTERVAL":
@@ -125,6 +129,11 @@ public final class ColumnMapping {
             default:
                 throw new UnsupportedTypeException(name, type);
         }
+    }
+
+    /** JSON text: a plain string, or one named io.debezium.data.Json (Debezium's sink then writes a JSON column). */
+    private static SchemaBuilder jsonText(JsonColumns json) {
+        return json == JsonColumns.JSON ? SchemaBuilder.string().name(JSON_SCHEMA_NAME).version(1) : SchemaBuilder.string();
     }
 
     private static SchemaBuilder temporal(TemporalPrecision precision) {

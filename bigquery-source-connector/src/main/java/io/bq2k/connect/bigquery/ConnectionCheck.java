@@ -7,8 +7,9 @@ import java.util.Optional;
 import io.bq2k.connect.bigquery.SyncConfig.FieldError;
 
 /**
- * The checks of validate() that need BigQuery: credentials parse, and the staging dataset exists
- * or can be created. One quick attempt each, so a REST validate call answers promptly.
+ * The checks of validate() that need BigQuery: credentials parse, the staging dataset exists or can
+ * be created, and the query's dry run gives a result that can become records. Few quick attempts,
+ * so a REST validate call answers promptly.
  */
 final class ConnectionCheck {
 
@@ -30,15 +31,46 @@ final class ConnectionCheck {
         quick.put(SyncConfig.RETRY_INITIAL_BACKOFF_MS, 200L);
         SyncConfig quickConfig = SyncConfig.unchecked(quick);
         try (BigQueryGateway gateway = new BigQueryGateway(quickConfig, () -> false)) {
-            gateway.ensureDataset(config.stagingDataset(), config.createStagingDataset());
-            return Optional.empty();
-        } catch (Retrier.PermanentException e) {
-            return Optional.of(new FieldError(SyncConfig.STAGING_DATASET, "Staging dataset " + config.stagingDataset()
-                + " does not exist and could not be created: " + e.getMessage()
-                + ". Create it in the query's location, or grant bigquery.datasets.create."));
+            try {
+                gateway.ensureDataset(config.stagingDataset(), config.createStagingDataset());
+            } catch (Retrier.PermanentException e) {
+                return Optional.of(new FieldError(SyncConfig.STAGING_DATASET, "Staging dataset " + config.stagingDataset()
+                    + " does not exist and could not be created: " + e.getMessage()
+                    + ". Create it in the query's location, or grant bigquery.datasets.create."));
+            }
+            return checkQuery(config, gateway);
         } catch (Retrier.TransientException e) {
             return Optional.of(new FieldError(SyncConfig.STAGING_DATASET, "BigQuery could not be reached to check the staging dataset "
                 + config.stagingDataset() + ": " + e.getMessage() + " Check " + SyncConfig.ENDPOINT + " and the network."));
+        }
+    }
+
+    /**
+     * Dry-runs the query (no cost) and checks that its result can become records: it parses, the key
+     * columns are there with key types, every type has a mapping. The run repeats these checks, since
+     * the data and the query's tables change after deployment.
+     */
+    private static Optional<FieldError> checkQuery(SyncConfig config, BigQueryGateway gateway) {
+        String queryField = config.query().isEmpty() ? SyncConfig.TABLE : SyncConfig.QUERY;
+        BigQueryGateway.DryRun dryRun;
+        try {
+            dryRun = gateway.dryRun(config.sourceQuery());
+        } catch (Retrier.TransientException e) {
+            return Optional.of(new FieldError(queryField, "BigQuery could not be reached to dry-run the query: " + e.getMessage()
+                + " Check " + SyncConfig.ENDPOINT + " and the network."));
+        } catch (Retrier.PermanentException e) {
+            return Optional.of(new FieldError(queryField, "BigQuery rejects the query: " + e.getMessage()
+                + ". Fix the " + (queryField.equals(SyncConfig.TABLE) ? "table name" : "query") + " (a dry run, at no cost, checks it)."));
+        }
+        if (dryRun.schema().isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            RecordShape.of(dryRun.schema().get().getFields(), config.keyColumns(), config.topic(), config.columnStyle());
+            return Optional.empty();
+        } catch (RecordShape.InvalidShape e) {
+            String field = e.field().equals(SyncConfig.QUERY) ? queryField : e.field();
+            return Optional.of(new FieldError(field, "Dry run of the query: " + e.getMessage() + "."));
         }
     }
 }

@@ -11,7 +11,6 @@ import org.apache.kafka.connect.data.Struct;
 import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.FieldList;
 
-import io.bq2k.connect.bigquery.SyncConfig.TemporalPrecision;
 
 /**
  * The record contract of one run, derived from the snapshot's schema: key = Struct of the key
@@ -40,9 +39,9 @@ public final class RecordShape {
     /**
      * The shape of a snapshot whose schema is {@code fields} (the fingerprint column excluded).
      *
-     * @throws RunFailure for missing key columns, key columns of a non-key type, reserved names or unmapped types
+     * @throws InvalidShape for missing key columns, key columns of a non-key type, reserved names or unmapped types
      */
-    public static RecordShape of(FieldList fields, List<String> keys, String topic, TemporalPrecision precision, String sync) {
+    public static RecordShape of(FieldList fields, List<String> keys, String topic, ColumnMapping.Style style) {
         List<ColumnMapping> columns = new ArrayList<>();
         ColumnMapping[] keyColumns = new ColumnMapping[keys.size()];
         for (Field f : fields) {
@@ -50,19 +49,19 @@ public final class RecordShape {
                 continue;
             }
             if (f.getName().toLowerCase(Locale.ROOT).startsWith(SyncSql.PREFIX)) {
-                throw new RunFailure(sync, "column `" + f.getName() + "` uses the prefix " + SyncSql.PREFIX
+                throw new InvalidShape(SyncConfig.QUERY, "column `" + f.getName() + "` uses the prefix " + SyncSql.PREFIX
                     + ", reserved for the connector's own columns: rename it in the query");
             }
             int k = keys.indexOf(f.getName());
             ColumnMapping m;
             try {
-                m = ColumnMapping.of(f, k >= 0, precision);
+                m = ColumnMapping.of(f, k >= 0, style);
             } catch (ColumnMapping.UnsupportedTypeException e) {
-                throw new RunFailure(sync, e.getMessage());
+                throw new InvalidShape(SyncConfig.QUERY, e.getMessage());
             }
             if (k >= 0) {
                 if (!ColumnMapping.isKeyType(m.bigQueryType())) {
-                    throw new RunFailure(sync, "key column `" + f.getName() + "` has type " + m.bigQueryType()
+                    throw new InvalidShape(SyncConfig.KEY_COLUMNS, "key column `" + f.getName() + "` has type " + m.bigQueryType()
                         + ", which cannot be a key (use INT64, STRING, NUMERIC, DATE, DATETIME, TIMESTAMP, TIME or BOOL; cast it in the query)");
                 }
                 keyColumns[k] = m;
@@ -71,11 +70,26 @@ public final class RecordShape {
         }
         for (int i = 0; i < keys.size(); i++) {
             if (keyColumns[i] == null) {
-                throw new RunFailure(sync, "key column `" + keys.get(i) + "` is not in the query result (columns: "
+                throw new InvalidShape(SyncConfig.KEY_COLUMNS, "key column `" + keys.get(i) + "` is not in the query result (columns: "
                     + columns.stream().map(ColumnMapping::name).toList() + "); fix " + SyncConfig.KEY_COLUMNS + " or the query");
             }
         }
         return new RecordShape(columns, List.of(keyColumns), schemaNamePrefix(topic));
+    }
+
+    /** A query result that cannot become records, and the config field whose fix (or the query's) resolves it. */
+    public static final class InvalidShape extends RuntimeException {
+        private final String field;
+
+        /** {@code message} is a clause; callers end the sentence, so a trailing period is dropped. */
+        InvalidShape(String field, String message) {
+            super(message.endsWith(".") ? message.substring(0, message.length() - 1) : message);
+            this.field = field;
+        }
+
+        public String field() {
+            return field;
+        }
     }
 
     /** Connect schema names are namespaced like Avro names: letters, digits, underscores, dots. */

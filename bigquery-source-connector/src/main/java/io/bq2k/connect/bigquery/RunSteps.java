@@ -88,16 +88,21 @@ public final class RunSteps {
     /** The record shape of a snapshot, checking key columns against the baseline's. */
     public RecordShape shape(long run, OptionalLong baseline) {
         FieldList fields = schemaOf(run).orElseThrow(() -> new RunFailure(sync, "snapshot table " + staging.snapshot(run) + " is missing"));
-        RecordShape shape = RecordShape.of(fields, config.keyColumns(), config.topic(), config.temporalPrecision(), sync);
+        RecordShape shape;
+        try {
+            shape = RecordShape.of(fields, config.keyColumns(), config.topic(), config.columnStyle());
+        } catch (RecordShape.InvalidShape e) {
+            throw new RunFailure(sync, "run " + run + ": " + e.getMessage() + ". Nothing was emitted; the next run after the fix starts from the same baseline.");
+        }
         if (baseline.isPresent()) {
             schemaOf(baseline.getAsLong()).ifPresent(old -> {
                 for (ColumnMapping key : shape.keyColumns()) {
                     Field before = old.stream().filter(f -> f.getName().equals(key.name())).findFirst().orElse(null);
-                    String beforeType = before == null ? null : ColumnMapping.of(before, true, config.temporalPrecision()).bigQueryType();
+                    String beforeType = before == null ? null : ColumnMapping.of(before, true, config.columnStyle()).bigQueryType();
                     if (beforeType != null && !beforeType.equals(key.bigQueryType())) {
-                        throw new RunFailure(sync, "key column `" + key.name() + "` changed type from " + beforeType + " (run "
-                            + baseline.getAsLong() + ") to " + key.bigQueryType() + " (run " + run + "); keys cannot be matched across types. "
-                            + "Cast it back to " + beforeType + " in the query, or reset the sync's offsets (DELETE /connectors/<name>/offsets) to resync");
+                        throw new RunFailure(sync, "run " + run + ": key column `" + key.name() + "` changed type from " + beforeType + " (run "
+                            + baseline.getAsLong() + ") to " + key.bigQueryType() + "; keys cannot be matched across types. Nothing was emitted. "
+                            + "Cast it back to " + beforeType + " in the query, or reset the sync's offsets (DELETE /connectors/<name>/offsets) to resync.");
                     }
                 }
             });
@@ -112,8 +117,8 @@ public final class RunSteps {
     /** Step 2: fail the run on NULL or duplicate keys, naming an example. Returns the snapshot's row count. */
     public long checkKeys(long run) {
         FieldValueList row = gateway.query("key check of run " + run, sql.keyCheck(run), labels(run, "check")).rows().iterateAll().iterator().next();
-        long nullKeys = row.get("null_keys").isNull() ? 0 : row.get("null_keys").getLongValue();
-        long duplicates = row.get("duplicate_keys").isNull() ? 0 : row.get("duplicate_keys").getLongValue();
+        long nullKeys = longOrZero(row, "null_keys");
+        long duplicates = longOrZero(row, "duplicate_keys");
         String keys = String.join(", ", config.keyColumns());
         if (nullKeys > 0) {
             throw new RunFailure(sync, "run " + run + ": " + nullKeys + " row(s) have a NULL in key column(s) " + keys + ", e.g. key "
@@ -125,7 +130,29 @@ public final class RunSteps {
                 + row.get("duplicate_example").getStringValue() + ". Nothing was emitted. Make the key unique in the query (GROUP BY the key, or add columns to "
                 + SyncConfig.KEY_COLUMNS + "); the next run starts from the same baseline.");
         }
-        return row.get("row_count").isNull() ? 0 : row.get("row_count").getLongValue();
+        return longOrZero(row, "row_count");
+    }
+
+    private RunFailure oversizeFailure(long run, RecordShape shape, long oversize, int maxRowBytes) {
+        List<ColumnMapping> columns = shape.columns();
+        FieldValueList largest = gateway.query("largest change of run " + run, sql.largestChange(run, columns), labels(run, "stats"))
+            .rows().iterateAll().iterator().next();
+        int widest = 0;
+        for (int i = 1; i < columns.size(); i++) {
+            if (largest.get("c" + i).getLongValue() > largest.get("c" + widest).getLongValue()) {
+                widest = i;
+            }
+        }
+        return new RunFailure(sync, "run " + run + ": " + oversize + " row(s) are larger than " + SyncConfig.RECORD_MAX_BYTES + "=" + maxRowBytes
+            + " bytes as JSON; the largest, key " + largest.get("key").getStringValue() + ", has " + largest.get("row_bytes").getLongValue()
+            + " bytes, " + largest.get("c" + widest).getLongValue() + " of them in column `" + columns.get(widest).name() + "`. Nothing was emitted. "
+            + "Trim or leave out that column in the query, or raise " + SyncConfig.RECORD_MAX_BYTES + " together with the topic's max.message.bytes, "
+            + "the worker's producer.override.max.request.size and the sink's fetch and packet limits (config/README.md); "
+            + "the next run starts from the same baseline.");
+    }
+
+    private static long longOrZero(FieldValueList row, String column) {
+        return row.get(column).isNull() ? 0 : row.get(column).getLongValue();
     }
 
     /** Step 3: materialize the changes. Returns bytes processed. */
@@ -133,15 +160,24 @@ public final class RunSteps {
         return gateway.query("diff of run " + run, sql.diff(run, oldSide, shape.columns(), config.diffBuckets()), labels(run, "diff")).bytesProcessed();
     }
 
-    /** Step 3b: counts per bucket and operation; the bucket count is read from the table itself. */
-    public DiffStats stats(long run) {
+    /**
+     * Step 3b: counts per bucket and operation (the bucket count is read from the table itself); fails
+     * the run, before anything is emitted, when a change is larger than {@code record.max.bytes}.
+     */
+    public DiffStats stats(long run, RecordShape shape) {
+        int maxRowBytes = config.recordMaxBytes();
         List<long[]> rows = new ArrayList<>();
         int maxBucket = -1;
-        for (FieldValueList r : gateway.query("diff stats of run " + run, sql.diffStats(run), labels(run, "stats")).rows().iterateAll()) {
+        long oversize = 0;
+        for (FieldValueList r : gateway.query("diff stats of run " + run, sql.diffStats(run, maxRowBytes), labels(run, "stats")).rows().iterateAll()) {
             long[] v = {r.get("bucket").getLongValue(), r.get("changes").getLongValue(), r.get("added").getLongValue(),
                 r.get("changed").getLongValue(), r.get("removed").getLongValue()};
             rows.add(v);
             maxBucket = Math.max(maxBucket, (int) v[0]);
+            oversize += r.get("oversize").getLongValue();
+        }
+        if (oversize > 0) {
+            throw oversizeFailure(run, shape, oversize, maxRowBytes);
         }
         long[] perBucket = new long[maxBucket + 1];
         long added = 0;

@@ -52,6 +52,7 @@ public final class SyncConfig extends AbstractConfig {
     public static final String STAGING_DATASET_CREATE = "staging.dataset.create";
     public static final String STAGING_EXPIRATION_HOURS = "staging.table.expiration.hours";
     public static final String TEMPORAL_PRECISION = "temporal.precision";
+    public static final String JSON_COLUMNS = "json.columns";
 
     public static final String SCHEDULE_INTERVAL_MS = "schedule.interval.ms";
     public static final String SCHEDULE_CRON = "schedule.cron";
@@ -59,6 +60,7 @@ public final class SyncConfig extends AbstractConfig {
 
     public static final String MASS_DELETE_MAX_RATIO = "mass.delete.max.ratio";
     public static final String MASS_DELETE_ALLOW_RUN = "mass.delete.allow.run";
+    public static final String RECORD_MAX_BYTES = "record.max.bytes";
 
     public static final String READ_API = "read.api";
     public static final String READ_CHUNK_ROWS = "read.chunk.rows";
@@ -71,6 +73,9 @@ public final class SyncConfig extends AbstractConfig {
     /** How TIMESTAMP, DATETIME and TIME travel: see the type mapping in the README. */
     public enum TemporalPrecision { MICROS, MILLIS }
 
+    /** How JSON, ARRAY and STRUCT columns (JSON text) are labelled: see the type mapping in the README. */
+    public enum JsonColumns { TEXT, JSON }
+
     public static final ConfigDef CONFIG_DEF = new ConfigDef()
         // BigQuery
         .define(PROJECT, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ProjectValidator(), Importance.HIGH,
@@ -79,10 +84,10 @@ public final class SyncConfig extends AbstractConfig {
         .define(LOCATION, Type.STRING, "", Importance.MEDIUM,
             "BigQuery location (e.g. 'US', 'EU', 'europe-west1') where jobs run; it must match the location of the staging dataset and of the query's tables. Empty: BigQuery infers it.",
             GROUP_BIGQUERY, 2, Width.SHORT, "Location")
-        .define(ENDPOINT, Type.STRING, "", Importance.LOW,
+        .define(ENDPOINT, Type.STRING, "", new EndpointValidator(true), Importance.LOW,
             "Override of the BigQuery REST endpoint, e.g. 'http://127.0.0.1:9050' for an emulator. Empty: Google's endpoint.",
             GROUP_BIGQUERY, 3, Width.MEDIUM, "REST endpoint")
-        .define(STORAGE_ENDPOINT, Type.STRING, "", Importance.LOW,
+        .define(STORAGE_ENDPOINT, Type.STRING, "", new EndpointValidator(false), Importance.LOW,
             "Override of the BigQuery Storage Read API endpoint as host:port, e.g. '127.0.0.1:9060' for an emulator (plaintext gRPC when credentials type is 'none'). Empty: Google's endpoint.",
             GROUP_BIGQUERY, 4, Width.MEDIUM, "Storage Read endpoint")
         .define(CREDENTIALS_TYPE, Type.STRING, "application_default", enumValidator(CredentialsType.values()), Importance.HIGH,
@@ -134,6 +139,9 @@ public final class SyncConfig extends AbstractConfig {
         .define(TEMPORAL_PRECISION, Type.STRING, "micros", enumValidator(TemporalPrecision.values()), Importance.MEDIUM,
             "'micros' (default): TIMESTAMP/DATETIME as io.debezium.time.MicroTimestamp and TIME as io.debezium.time.MicroTime, keeping BigQuery's microseconds (Debezium's JDBC sink writes DATETIME(6)/TIME(6)). 'millis': Connect's Timestamp and Time logical types, which every sink understands, truncated to milliseconds.",
             GROUP_SYNC, 10, Width.SHORT, "Temporal precision")
+        .define(JSON_COLUMNS, Type.STRING, "text", enumValidator(JsonColumns.values()), Importance.LOW,
+            "How JSON, ARRAY and STRUCT columns travel, always as JSON text: 'text' (default), a plain Connect string that every sink stores as text (LONGTEXT in MySQL or MariaDB); 'json', a string named io.debezium.data.Json, which Debezium's JDBC sink writes into a native JSON column with CAST(? AS JSON) (MySQL 5.7 and later; MariaDB has no such cast and the sink fails).",
+            GROUP_SYNC, 11, Width.SHORT, "JSON columns")
         // Schedule
         .define(SCHEDULE_INTERVAL_MS, Type.LONG, 3_600_000L, ConfigDef.Range.between(1_000, Long.MAX_VALUE), Importance.HIGH,
             "Time between the starts of consecutive runs. The first run starts when the task starts. Ignored when schedule.cron is set.",
@@ -151,6 +159,13 @@ public final class SyncConfig extends AbstractConfig {
         .define(MASS_DELETE_ALLOW_RUN, Type.LONG, -1L, Importance.MEDIUM,
             "Confirms one held run: set it to the run id the guard's error names, and that run proceeds even though it removes more than mass.delete.max.ratio. -1: no run confirmed.",
             GROUP_SAFETY, 2, Width.SHORT, "Confirmed mass-delete run")
+        .define(RECORD_MAX_BYTES, Type.INT, 1_000_000, ConfigDef.Range.atLeast(1024), Importance.MEDIUM,
+            "A run whose result has a row larger than this many bytes, measured as the row's JSON text (plus 40 bytes for the connector's fingerprint), fails before anything is emitted, "
+                + "naming the key and the largest column: Kafka would refuse such a record half-way through the run. The default suits Kafka's "
+                + "defaults (1 MB max.message.bytes and max.request.size). JsonConverter with schemas adds the schema to this size, Avro is smaller. "
+                + "To carry larger rows raise, together, this, the topic's max.message.bytes, the worker's producer.override.max.request.size "
+                + "and the sink database's packet limit (MySQL max_allowed_packet).",
+            GROUP_SAFETY, 3, Width.SHORT, "Max row bytes")
         // Reading
         .define(READ_API, Type.STRING, "storage", enumValidator(ReadApi.values()), Importance.MEDIUM,
             "How changes are read: 'storage' (BigQuery Storage Read API, Avro; needs bigquery.readsessions.create) or 'rest' (query results over REST; slower, for accounts without read-session permission).",
@@ -267,10 +282,13 @@ public final class SyncConfig extends AbstractConfig {
     public boolean createStagingDataset() { return getBoolean(STAGING_DATASET_CREATE); }
     public int stagingExpirationHours() { return getInt(STAGING_EXPIRATION_HOURS); }
     public TemporalPrecision temporalPrecision() { return enumValue(TemporalPrecision.class, getString(TEMPORAL_PRECISION)); }
+    public JsonColumns jsonColumns() { return enumValue(JsonColumns.class, getString(JSON_COLUMNS)); }
+    public ColumnMapping.Style columnStyle() { return new ColumnMapping.Style(temporalPrecision(), jsonColumns()); }
     public long scheduleIntervalMs() { return getLong(SCHEDULE_INTERVAL_MS); }
     public String scheduleCron() { return getString(SCHEDULE_CRON).trim(); }
     public boolean skipUnchangedInputs() { return getBoolean(SKIP_UNCHANGED); }
     public double massDeleteMaxRatio() { return getDouble(MASS_DELETE_MAX_RATIO); }
+    public int recordMaxBytes() { return getInt(RECORD_MAX_BYTES); }
     public long massDeleteAllowRun() { return getLong(MASS_DELETE_ALLOW_RUN); }
     public ReadApi readApi() { return enumValue(ReadApi.class, getString(READ_API)); }
     public int readChunkRows() { return getInt(READ_CHUNK_ROWS); }
@@ -315,6 +333,31 @@ public final class SyncConfig extends AbstractConfig {
         @Override
         public String toString() {
             return "a Google Cloud project id";
+        }
+    }
+
+    /** Empty, or an http(s) URL (REST) / a host:port (gRPC): a wrong form fails on the field, not at the first run. */
+    static final class EndpointValidator implements ConfigDef.Validator {
+        private static final Pattern URL = Pattern.compile("https?://[A-Za-z0-9.\\-\\[\\]:]+(:\\d{1,5})?(/\\S*)?");
+        private static final Pattern HOST_PORT = Pattern.compile("[A-Za-z0-9.\\-\\[\\]:]+:\\d{1,5}");
+        private final boolean url;
+
+        EndpointValidator(boolean url) {
+            this.url = url;
+        }
+
+        @Override
+        public void ensureValid(String name, Object value) {
+            String v = value == null ? "" : value.toString().trim();
+            if (!v.isEmpty() && !(url ? URL : HOST_PORT).matcher(v).matches()) {
+                throw new ConfigException(name, value, url ? "Not an http(s) URL: use e.g. 'http://127.0.0.1:9050', or leave it empty for Google's endpoint."
+                    : "Not host:port: use e.g. '127.0.0.1:9060' (no scheme), or leave it empty for Google's endpoint.");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return url ? "empty or an http(s) URL" : "empty or host:port";
         }
     }
 

@@ -180,7 +180,7 @@ public final class SyncRunner implements AutoCloseable {
     /** Last-modified time of every table the query reads, or null when BigQuery does not list them. */
     private Map<String, Long> inputsLastModified() {
         try {
-            List<TableId> refs = gateway.referencedTables(config.sourceQuery());
+            List<TableId> refs = gateway.dryRun(config.sourceQuery()).referencedTables();
             if (refs.isEmpty()) {
                 return null;
             }
@@ -302,7 +302,7 @@ public final class SyncRunner implements AutoCloseable {
                 diffMs = System.currentTimeMillis() - t;
                 diffed = true;
             }
-            DiffStats s = steps.stats(run);
+            DiffStats s = steps.stats(run, shape);
             if (resumeAt == null) {
                 guardMassDelete(s);
             } else {

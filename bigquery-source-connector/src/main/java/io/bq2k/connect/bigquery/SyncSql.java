@@ -14,6 +14,8 @@ public final class SyncSql {
     /** Internal columns; a result column with this prefix is rejected. */
     public static final String PREFIX = "_bq2k_";
     public static final String FINGERPRINT = PREFIX + "fp";
+    /** Size of a change's snapshot row as JSON text (0 for a removal), for the record-size check. */
+    private static final String ROW_BYTES = PREFIX + "bytes";
     public static final String BUCKET = PREFIX + "bucket";
     public static final String SEQ = PREFIX + "seq";
     public static final String OP = PREFIX + "op";
@@ -56,7 +58,6 @@ public final class SyncSql {
 
     /** Step 2: NULL and duplicate keys, with one example of each (the smallest, so it is stable). */
     public String keyCheck(long run) {
-        String keyJson = "TO_JSON_STRING(STRUCT(" + keys.stream().map(k -> quote(k) + " AS " + quote(k)).collect(Collectors.joining(", ")) + "))";
         String anyNull = keys.stream().map(k -> quote(k) + " IS NULL").collect(Collectors.joining(" OR "));
         return "SELECT\n"
             + "  SUM(" + PREFIX + "n) AS row_count,\n"
@@ -65,10 +66,26 @@ public final class SyncSql {
             + "  MIN(IF(" + PREFIX + "null, " + PREFIX + "key, NULL)) AS null_example,\n"
             + "  MIN(IF(NOT " + PREFIX + "null AND " + PREFIX + "n > 1, " + PREFIX + "key, NULL)) AS duplicate_example\n"
             + "FROM (\n"
-            + "  SELECT " + keyJson + " AS " + PREFIX + "key, COUNT(*) AS " + PREFIX + "n, LOGICAL_OR(" + anyNull + ") AS " + PREFIX + "null\n"
+            + "  SELECT " + keyJson() + " AS " + PREFIX + "key, COUNT(*) AS " + PREFIX + "n, LOGICAL_OR(" + anyNull + ") AS " + PREFIX + "null\n"
             + "  FROM " + staging.snapshot(run).quoted() + "\n"
             + "  GROUP BY 1\n"
             + ")";
+    }
+
+    /** The largest change of a diff: its key as JSON, its size and each column's ({@code c0, c1, ...} in order). */
+    public String largestChange(long run, List<ColumnMapping> columns) {
+        StringBuilder perColumn = new StringBuilder();
+        for (int i = 0; i < columns.size(); i++) {
+            perColumn.append(",\n  IFNULL(BYTE_LENGTH(TO_JSON_STRING(").append(quote(columns.get(i).name())).append(")), 0) AS c").append(i);
+        }
+        return "SELECT " + keyJson() + " AS key, " + ROW_BYTES + " AS row_bytes" + perColumn + "\n"
+            + "FROM " + staging.diff(run).quoted() + "\n"
+            + "ORDER BY " + ROW_BYTES + " DESC\n"
+            + "LIMIT 1";
+    }
+
+    private String keyJson() {
+        return "TO_JSON_STRING(STRUCT(" + keys.stream().map(k -> quote(k) + " AS " + quote(k)).collect(Collectors.joining(", ")) + "))";
     }
 
     /**
@@ -96,6 +113,7 @@ public final class SyncSql {
             + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(" + keyStruct + ")))), 1, 7)) AS INT64), " + buckets + ") AS " + BUCKET + ",\n"
             + "    CASE WHEN n." + FINGERPRINT + " IS NULL THEN '" + OP_REMOVED + "' WHEN o." + PRESENT + " IS NULL THEN '" + OP_ADDED
             + "' ELSE '" + OP_CHANGED + "' END AS " + OP + ",\n"
+            + "    IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
             + "    " + projection + "\n"
             + "  FROM " + staging.snapshot(run).quoted() + " AS n\n"
             + "  FULL OUTER JOIN (\n" + oldSide.sql(this) + "\n  ) AS o\n"
@@ -104,12 +122,13 @@ public final class SyncSql {
             + ")";
     }
 
-    /** Step 3b: change counts per bucket and per operation (reads three small columns). */
-    public String diffStats(long run) {
+    /** Step 3b: change counts per bucket and per operation, and changes larger than {@code maxRowBytes} (reads four small columns). */
+    public String diffStats(long run, int maxRowBytes) {
         return "SELECT " + BUCKET + " AS bucket, COUNT(*) AS changes,\n"
             + "  COUNTIF(" + OP + " = '" + OP_ADDED + "') AS added,\n"
             + "  COUNTIF(" + OP + " = '" + OP_CHANGED + "') AS changed,\n"
-            + "  COUNTIF(" + OP + " = '" + OP_REMOVED + "') AS removed\n"
+            + "  COUNTIF(" + OP + " = '" + OP_REMOVED + "') AS removed,\n"
+            + "  COUNTIF(" + ROW_BYTES + " > " + maxRowBytes + ") AS oversize\n"
             + "FROM " + staging.diff(run).quoted() + "\n"
             + "GROUP BY 1 ORDER BY 1";
     }

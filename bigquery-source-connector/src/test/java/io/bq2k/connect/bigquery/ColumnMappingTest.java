@@ -31,6 +31,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.StandardSQLTypeName;
 
+import io.bq2k.connect.bigquery.SyncConfig.JsonColumns;
 import io.bq2k.connect.bigquery.SyncConfig.TemporalPrecision;
 
 class ColumnMappingTest {
@@ -38,8 +39,12 @@ class ColumnMappingTest {
     private static final TemporalPrecision MICROS = TemporalPrecision.MICROS;
     private static final TemporalPrecision MILLIS = TemporalPrecision.MILLIS;
 
+    private static ColumnMapping.Style style(TemporalPrecision p) {
+        return new ColumnMapping.Style(p, JsonColumns.TEXT);
+    }
+
     private static ColumnMapping map(StandardSQLTypeName type, boolean key, TemporalPrecision p) {
-        return ColumnMapping.of(Field.newBuilder("c", type).build(), key, p);
+        return ColumnMapping.of(Field.newBuilder("c", type).build(), key, style(p));
     }
 
     private static ColumnMapping map(StandardSQLTypeName type) {
@@ -47,7 +52,7 @@ class ColumnMappingTest {
     }
 
     private static ColumnMapping numeric(Long precision, Long scale) {
-        return ColumnMapping.of(Field.newBuilder("n", StandardSQLTypeName.NUMERIC).setPrecision(precision).setScale(scale).build(), false, MICROS);
+        return ColumnMapping.of(Field.newBuilder("n", StandardSQLTypeName.NUMERIC).setPrecision(precision).setScale(scale).build(), false, style(MICROS));
     }
 
     private static ByteBuffer unscaledBytes(BigDecimal v, int scale) {
@@ -167,21 +172,35 @@ class ColumnMappingTest {
     }
 
     @Test
+    void jsonColumnsModeNamesTheStringForDebeziumsJsonColumn() {
+        ColumnMapping.Style json = new ColumnMapping.Style(MICROS, JsonColumns.JSON);
+        for (Field f : new Field[] {Field.of("c", StandardSQLTypeName.JSON),
+                Field.newBuilder("c", StandardSQLTypeName.INT64).setMode(Field.Mode.REPEATED).build(),
+                Field.of("c", StandardSQLTypeName.STRUCT, Field.of("a", StandardSQLTypeName.INT64))}) {
+            ColumnMapping m = ColumnMapping.of(f, false, json);
+            assertEquals(Schema.Type.STRING, m.schema().type());
+            assertEquals(ColumnMapping.JSON_SCHEMA_NAME, m.schema().name());
+            assertEquals(1, m.schema().version());
+            assertEquals("IF(n.`c` IS NULL, NULL, TO_JSON_STRING(n.`c`))", m.emitExpression("n.`c`"));
+        }
+        assertNull(ColumnMapping.of(Field.of("g", StandardSQLTypeName.GEOGRAPHY), false, json).schema().name(), "GEOGRAPHY stays WKT text");
+    }
+
+    @Test
     void jsonArrayStructAreJsonText() {
         ColumnMapping json = map(StandardSQLTypeName.JSON);
-        ColumnMapping array = ColumnMapping.of(Field.newBuilder("c", StandardSQLTypeName.INT64).setMode(Field.Mode.REPEATED).build(), false, MICROS);
+        ColumnMapping array = ColumnMapping.of(Field.newBuilder("c", StandardSQLTypeName.INT64).setMode(Field.Mode.REPEATED).build(), false, style(MICROS));
         ColumnMapping arrayOfStruct = ColumnMapping.of(Field.newBuilder("c", StandardSQLTypeName.STRUCT,
-            Field.of("a", StandardSQLTypeName.INT64)).setMode(Field.Mode.REPEATED).build(), false, MICROS);
+            Field.of("a", StandardSQLTypeName.INT64)).setMode(Field.Mode.REPEATED).build(), false, style(MICROS));
         ColumnMapping struct = ColumnMapping.of(Field.newBuilder("c", StandardSQLTypeName.STRUCT,
-            Field.of("a", StandardSQLTypeName.INT64), Field.of("b", StandardSQLTypeName.STRING)).build(), false, MICROS);
+            Field.of("a", StandardSQLTypeName.INT64), Field.of("b", StandardSQLTypeName.STRING)).build(), false, style(MICROS));
         assertEquals("JSON", json.bigQueryType());
         assertEquals("ARRAY", array.bigQueryType());
         assertEquals("ARRAY", arrayOfStruct.bigQueryType());
         assertEquals("STRUCT", struct.bigQueryType());
         for (ColumnMapping m : new ColumnMapping[] {json, array, arrayOfStruct, struct}) {
             assertEquals(Schema.Type.STRING, m.schema().type());
-            assertEquals(ColumnMapping.JSON_SCHEMA_NAME, m.schema().name());
-            assertEquals(1, m.schema().version());
+            assertNull(m.schema().name(), "json.columns=text: a plain string");
             assertTrue(m.schema().isOptional());
             assertEquals("IF(n.`c` IS NULL, NULL, TO_JSON_STRING(n.`c`))", m.emitExpression("n.`c`"));
             assertEquals("[1,2]", m.fromText("[1,2]"));
@@ -213,7 +232,7 @@ class ColumnMappingTest {
     @Test
     void rangeIsUnsupportedAndNamesTheColumn() {
         ColumnMapping.UnsupportedTypeException e = assertThrows(ColumnMapping.UnsupportedTypeException.class,
-            () -> ColumnMapping.of(Field.newBuilder("valid_period", StandardSQLTypeName.RANGE).build(), false, MICROS));
+            () -> ColumnMapping.of(Field.newBuilder("valid_period", StandardSQLTypeName.RANGE).build(), false, style(MICROS)));
         assertEquals("valid_period", e.column());
         assertTrue(e.getMessage().contains("`valid_period`"), e.getMessage());
         assertTrue(e.getMessage().contains("RANGE"), e.getMessage());
@@ -233,7 +252,7 @@ class ColumnMappingTest {
     void nullStaysNullInEveryType(StandardSQLTypeName type) {
         for (TemporalPrecision p : TemporalPrecision.values()) {
             ColumnMapping m = type == StandardSQLTypeName.STRUCT
-                ? ColumnMapping.of(Field.newBuilder("c", type, Field.of("a", StandardSQLTypeName.INT64)).build(), false, p)
+                ? ColumnMapping.of(Field.newBuilder("c", type, Field.of("a", StandardSQLTypeName.INT64)).build(), false, style(p))
                 : map(type, false, p);
             assertNull(m.fromText(null), type.name());
             assertNull(m.fromAvro(null), type.name());

@@ -25,7 +25,7 @@ class RecordShapeTest {
     }
 
     private static RecordShape shape(List<String> keys, com.google.cloud.bigquery.Field... fields) {
-        return RecordShape.of(FieldList.of(fields), keys, "users", TemporalPrecision.MICROS, "s1");
+        return RecordShape.of(FieldList.of(fields), keys, "users", new ColumnMapping.Style(TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT));
     }
 
     private static final com.google.cloud.bigquery.Field[] FIELDS = {
@@ -73,9 +73,9 @@ class RecordShapeTest {
 
     @Test
     void missingKeyNamesColumnAndListsAvailable() {
-        RunFailure e = assertThrows(RunFailure.class, () -> shape(List.of("user_id"), FIELDS));
+        RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("user_id"), FIELDS));
         String msg = e.getMessage();
-        assertTrue(msg.startsWith("Sync 's1': "), msg);
+        assertEquals(SyncConfig.KEY_COLUMNS, e.field());
         assertTrue(msg.contains("key column `user_id` is not in the query result"), msg);
         assertTrue(msg.contains("(columns: [id, name, score])"), msg);
         assertTrue(msg.contains(SyncConfig.KEY_COLUMNS), msg);
@@ -83,13 +83,13 @@ class RecordShapeTest {
 
     @Test
     void secondKeyMissing() {
-        RunFailure e = assertThrows(RunFailure.class, () -> shape(List.of("id", "tenant"), FIELDS));
+        RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("id", "tenant"), FIELDS));
         assertTrue(e.getMessage().contains("key column `tenant`"), e.getMessage());
     }
 
     @Test
     void float64KeyIsRejected() {
-        RunFailure e = assertThrows(RunFailure.class, () -> shape(List.of("score"), FIELDS));
+        RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("score"), FIELDS));
         assertTrue(e.getMessage().contains("key column `score` has type FLOAT64, which cannot be a key"), e.getMessage());
     }
 
@@ -97,27 +97,28 @@ class RecordShapeTest {
     void otherNonKeyTypesAreRejectedAsKeys() {
         for (StandardSQLTypeName t : new StandardSQLTypeName[] {StandardSQLTypeName.BYTES, StandardSQLTypeName.JSON,
                 StandardSQLTypeName.GEOGRAPHY, StandardSQLTypeName.INTERVAL}) {
-            RunFailure e = assertThrows(RunFailure.class, () -> shape(List.of("k"), f("k", t)), t.name());
+            RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("k"), f("k", t)), t.name());
             assertTrue(e.getMessage().contains("has type " + t.name()), e.getMessage());
         }
         com.google.cloud.bigquery.Field array = com.google.cloud.bigquery.Field.newBuilder("k", StandardSQLTypeName.INT64)
             .setMode(com.google.cloud.bigquery.Field.Mode.REPEATED).build();
-        assertTrue(assertThrows(RunFailure.class, () -> shape(List.of("k"), array)).getMessage().contains("has type ARRAY"));
+        assertTrue(assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("k"), array)).getMessage().contains("has type ARRAY"));
     }
 
     @Test
     void reservedPrefixIsRejected() {
         for (String name : new String[] {"_bq2k_seq", "_BQ2K_mine", "_bq2k_"}) {
-            RunFailure e = assertThrows(RunFailure.class, () -> shape(List.of("id"), f("id", StandardSQLTypeName.INT64), f(name, StandardSQLTypeName.STRING)));
+            RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class, () -> shape(List.of("id"), f("id", StandardSQLTypeName.INT64), f(name, StandardSQLTypeName.STRING)));
             assertTrue(e.getMessage().contains("column `" + name + "` uses the prefix _bq2k_"), e.getMessage());
         }
     }
 
     @Test
     void unsupportedTypeFailsTheRunNamingTheColumn() {
-        RunFailure e = assertThrows(RunFailure.class,
+        RecordShape.InvalidShape e = assertThrows(RecordShape.InvalidShape.class,
             () -> shape(List.of("id"), f("id", StandardSQLTypeName.INT64), f("period", StandardSQLTypeName.RANGE)));
-        assertTrue(e.getMessage().startsWith("Sync 's1': column `period` has type RANGE"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("column `period` has type RANGE"), e.getMessage());
+        assertEquals(SyncConfig.QUERY, e.field());
     }
 
     @Test
@@ -148,7 +149,7 @@ class RecordShapeTest {
         assertEquals("users.v1", RecordShape.schemaNamePrefix("users.v1"));
         assertEquals("my_topic_x", RecordShape.schemaNamePrefix("my-topic-x"));
         assertEquals("_1users", RecordShape.schemaNamePrefix("1users"));
-        RecordShape s = RecordShape.of(FieldList.of(FIELDS), List.of("id"), "9-topic", TemporalPrecision.MICROS, "s1");
+        RecordShape s = RecordShape.of(FieldList.of(FIELDS), List.of("id"), "9-topic", new ColumnMapping.Style(TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT));
         assertEquals("_9_topic.Key", s.keySchema().name());
     }
 }

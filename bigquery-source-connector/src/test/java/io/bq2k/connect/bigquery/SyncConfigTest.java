@@ -123,6 +123,40 @@ class SyncConfigTest {
         assertDoesNotThrow(() -> new SyncConfig(with(SyncConfig.PROJECT, project)));
     }
 
+    // ---- endpoints -----------------------------------------------------------------------------
+
+    @ParameterizedTest
+    @ValueSource(strings = {"localhost:9050", "ftp://host", "http://", "http://host name", "127.0.0.1"})
+    void malformedRestEndpointIsRejected(String endpoint) {
+        ConfigException e = rejected(with(SyncConfig.ENDPOINT, endpoint));
+        assertTrue(e.getMessage().contains(SyncConfig.ENDPOINT) && e.getMessage().contains("Not an http(s) URL"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "http://127.0.0.1:9050", "https://bigquery.example.com", "http://[::1]:9050/", "http://emulator:9050/base"})
+    void wellFormedRestEndpoints(String endpoint) {
+        assertDoesNotThrow(() -> new SyncConfig(with(SyncConfig.ENDPOINT, endpoint)));
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"http://localhost:9060", "localhost", "host:port", ":9060x"})
+    void malformedStorageEndpointIsRejected(String endpoint) {
+        ConfigException e = rejected(with(SyncConfig.STORAGE_ENDPOINT, endpoint));
+        assertTrue(e.getMessage().contains(SyncConfig.STORAGE_ENDPOINT) && e.getMessage().contains("Not host:port"), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "127.0.0.1:9060", "bigquerystorage.googleapis.com:443", "[::1]:9060"})
+    void wellFormedStorageEndpoints(String endpoint) {
+        assertDoesNotThrow(() -> new SyncConfig(with(SyncConfig.STORAGE_ENDPOINT, endpoint)));
+    }
+
+    @Test
+    void recordMaxBytesHasAFloor() {
+        assertEquals(1_000_000, new SyncConfig(valid()).recordMaxBytes());
+        assertTrue(rejected(with(SyncConfig.RECORD_MAX_BYTES, "1023")).getMessage().contains(SyncConfig.RECORD_MAX_BYTES));
+    }
+
     // ---- query / table -------------------------------------------------------------------------
 
     @Test

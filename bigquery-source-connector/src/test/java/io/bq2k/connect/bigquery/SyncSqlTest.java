@@ -26,11 +26,11 @@ class SyncSqlTest {
     }
 
     private static ColumnMapping col(String name, StandardSQLTypeName type, boolean key) {
-        return ColumnMapping.of(Field.newBuilder(name, type).build(), key, TemporalPrecision.MICROS);
+        return ColumnMapping.of(Field.newBuilder(name, type).build(), key, new ColumnMapping.Style(TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT));
     }
 
     private static ColumnMapping repeated(String name, StandardSQLTypeName type) {
-        return ColumnMapping.of(Field.newBuilder(name, type).setMode(Field.Mode.REPEATED).build(), false, TemporalPrecision.MICROS);
+        return ColumnMapping.of(Field.newBuilder(name, type).setMode(Field.Mode.REPEATED).build(), false, new ColumnMapping.Style(TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT));
     }
 
     // ---- snapshot ------------------------------------------------------------------------------
@@ -114,6 +114,7 @@ class SyncSqlTest {
         + "  SELECT\n"
         + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(COALESCE(n.`id`, o.`id`) AS `id`)))), 1, 7)) AS INT64), 16) AS _bq2k_bucket,\n"
         + "    CASE WHEN n._bq2k_fp IS NULL THEN 'D' WHEN o._bq2k_present IS NULL THEN 'C' ELSE 'U' END AS _bq2k_op,\n"
+        + "    IF(n._bq2k_fp IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS _bq2k_bytes,\n"
         + "    COALESCE(n.`id`, o.`id`) AS `id`,\n"
         + "    n.`name` AS `name`,\n"
         + "    IF(n.`payload` IS NULL, NULL, TO_JSON_STRING(n.`payload`)) AS `payload`\n"
@@ -212,10 +213,23 @@ class SyncSqlTest {
         String expected = "SELECT _bq2k_bucket AS bucket, COUNT(*) AS changes,\n"
             + "  COUNTIF(_bq2k_op = 'C') AS added,\n"
             + "  COUNTIF(_bq2k_op = 'U') AS changed,\n"
-            + "  COUNTIF(_bq2k_op = 'D') AS removed\n"
+            + "  COUNTIF(_bq2k_op = 'D') AS removed,\n"
+            + "  COUNTIF(_bq2k_bytes > 1000000) AS oversize\n"
             + "FROM `proj-1.stage.users__diff_7`\n"
             + "GROUP BY 1 ORDER BY 1";
-        assertEquals(expected, sql("id").diffStats(7));
+        assertEquals(expected, sql("id").diffStats(7, 1_000_000));
+    }
+
+    @Test
+    void largestChangeMeasuresEachColumn() {
+        String expected = "SELECT TO_JSON_STRING(STRUCT(`id` AS `id`)) AS key, _bq2k_bytes AS row_bytes,\n"
+            + "  IFNULL(BYTE_LENGTH(TO_JSON_STRING(`id`)), 0) AS c0,\n"
+            + "  IFNULL(BYTE_LENGTH(TO_JSON_STRING(`name`)), 0) AS c1,\n"
+            + "  IFNULL(BYTE_LENGTH(TO_JSON_STRING(`payload`)), 0) AS c2\n"
+            + "FROM `proj-1.stage.users__diff_4`\n"
+            + "ORDER BY _bq2k_bytes DESC\n"
+            + "LIMIT 1";
+        assertEquals(expected, sql("id").largestChange(4, COLUMNS));
     }
 
     @Test
@@ -247,7 +261,7 @@ class SyncSqlTest {
             assertEquals(a.keyCheck(7), b.keyCheck(7));
             assertEquals(a.diff(7, new OldSide.Baseline(6), COLUMNS, 16), b.diff(7, new OldSide.Baseline(6), COLUMNS, 16));
             assertEquals(a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16), a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16));
-            assertEquals(a.diffStats(7), b.diffStats(7));
+            assertEquals(a.diffStats(7, 1000), b.diffStats(7, 1000));
         }
         assertNotEquals(sql("id").snapshot(7, "SELECT 1"), sql("id").snapshot(8, "SELECT 1"));
         assertNotEquals(sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16), sql("id").diff(7, new OldSide.Baseline(5), COLUMNS, 16));
