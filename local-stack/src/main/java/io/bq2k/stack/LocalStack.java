@@ -635,9 +635,9 @@ public final class LocalStack implements AutoCloseable {
         Instant t0 = spawnedAt != null ? spawnedAt : Instant.now();
         long deadline = System.nanoTime() + startTimeout.toNanos();
         while (true) {
-            Optional<ProcessHandle> p = runningProcess(c);
-            if (p.isEmpty()) {
-                throw new IllegalStateException(c.id() + " exited during start-up; last lines of " + logFile(c) + ":\n" + tail(logFile(c), 40));
+            boolean alive = spawnedAt != null ? spawnedAlive(c) : runningProcess(c).isPresent();
+            if (!alive) {
+                throw new IllegalStateException(c.id() + " exited during start-up; what it wrote to " + logFile(c) + ":\n" + sinceLastStart(logFile(c), 60));
             }
             String detail;
             try {
@@ -874,6 +874,19 @@ public final class LocalStack implements AutoCloseable {
 
     // ------------------------------------------------------------------ process bookkeeping
 
+    /**
+     * Whether the process just spawned for {@code c} is alive. Its command line cannot prove it ours yet:
+     * for its first milliseconds it is Java's launch helper or setsid, not the component.
+     */
+    private boolean spawnedAlive(Component c) {
+        try {
+            long pid = Long.parseLong(Files.readString(pidFile(c)).trim());
+            return ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        } catch (IOException | NumberFormatException e) {
+            return false;
+        }
+    }
+
     private Optional<ProcessHandle> runningProcess(Component c) {
         Path pf = pidFile(c);
         if (!Files.exists(pf)) {
@@ -1033,6 +1046,23 @@ public final class LocalStack implements AutoCloseable {
                     // best effort
                 }
             }
+        }
+    }
+
+    /** The log from the last start header on (the first {@code lines}), so a failed start shows its own output. */
+    static String sinceLastStart(Path file, int lines) {
+        try {
+            List<String> all = Files.readAllLines(file, StandardCharsets.UTF_8);
+            int from = 0;
+            for (int i = all.size() - 1; i >= 0; i--) {
+                if (all.get(i).startsWith("===== ")) {
+                    from = i;
+                    break;
+                }
+            }
+            return String.join("\n", all.subList(from, Math.min(all.size(), from + lines)));
+        } catch (IOException | UncheckedIOException e) {
+            return "(no log: " + e.getMessage() + ")";
         }
     }
 

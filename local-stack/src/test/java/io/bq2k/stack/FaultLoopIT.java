@@ -36,6 +36,8 @@ class FaultLoopIT {
     static final String QUERY = "SELECT " + VersionedTable.VALUES_SQL.replace("\n", " ") + " FROM loop.state";
     static final Duration RUN_TIMEOUT = Duration.ofMinutes(6);
 
+    static final long[] DELETE_MODULI = {5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41};
+
     enum Fault { NONE, KILL_WORKER, RESTART_BROKER, MYSQL_DOWN, FREEZE_BIGQUERY, BIGQUERY_ERRORS, PAUSE_SINK }
 
     final long seed = Long.getLong("faultloop.seed", System.currentTimeMillis());
@@ -123,8 +125,13 @@ class FaultLoopIT {
 
     /** Random deletes, updates and inserts, applied to BigQuery and to the model alike. Returns the change count. */
     long mutate() {
-        long m = 5 + random.nextInt(40);           // deletes: ids with (a id + b) mod m == 0, under 20%
+        // Deletes: ids with (a id + b) mod m == 0, exactly 1/m of them since m is prime and does not divide a
+        // (at most 20%: the mass-delete guard holds runs that remove more than half).
+        long m = DELETE_MODULI[random.nextInt(DELETE_MODULI.length)];
         long a = 1 + random.nextInt(997);
+        if (a % m == 0) {
+            a++;
+        }
         long b = random.nextInt(1000);
         long p = 2 + random.nextInt(20);           // updates: ids with (c id + d) mod p == 0 get the next epoch
         long c = 1 + random.nextInt(997);

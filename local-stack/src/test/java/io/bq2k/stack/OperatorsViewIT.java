@@ -209,4 +209,81 @@ class OperatorsViewIT {
         assertTrue(!log.isEmpty(), "the worker log exists");
         assertTrue(!log.contains(marker), "the worker log contains the secret");
     }
+
+    /**
+     * Issue "Security", at run time: a sync authenticating with a service-account key from a
+     * {@code ${file:…}} config provider completes a run, and neither the key nor the access token it
+     * obtained shows in the worker log, the run history, or the REST API's config, tasks and status.
+     */
+    @Test
+    void aSyncWithAServiceAccountKeyFromAConfigProviderLeaksItNowhere() throws Exception {
+        String marker = "bq2k-key-" + System.nanoTime();
+        String accessToken = "ya29.bq2k-token-" + System.nanoTime();
+        java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("RSA");
+        gen.initialize(2048);
+        String keyBase64 = java.util.Base64.getMimeEncoder(64, "\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII))
+                .encodeToString(gen.generateKeyPair().getPrivate().getEncoded());
+        // A token endpoint standing in for oauth2.googleapis.com: the key signs a JWT, the endpoint answers a token.
+        com.sun.net.httpserver.HttpServer tokens = com.sun.net.httpserver.HttpServer.create(new java.net.InetSocketAddress("127.0.0.1", 0), 8);
+        java.util.concurrent.atomic.AtomicInteger tokenRequests = new java.util.concurrent.atomic.AtomicInteger();
+        tokens.createContext("/token", ex -> {
+            tokenRequests.incrementAndGet();
+            ex.getRequestBody().readAllBytes();
+            byte[] body = ("{\"access_token\":\"" + accessToken + "\",\"expires_in\":3600,\"token_type\":\"Bearer\"}").getBytes(java.nio.charset.StandardCharsets.UTF_8);
+            ex.getResponseHeaders().set("Content-Type", "application/json");
+            ex.sendResponseHeaders(200, body.length);
+            ex.getResponseBody().write(body);
+            ex.close();
+        });
+        tokens.start();
+        try {
+            Map<String, String> key = new java.util.LinkedHashMap<>();
+            key.put("type", "service_account");
+            key.put("project_id", "demo");
+            key.put("private_key_id", marker);
+            key.put("private_key", "-----BEGIN PRIVATE KEY-----\n" + keyBase64 + "\n-----END PRIVATE KEY-----\n");
+            key.put("client_email", "sync@demo.iam.gserviceaccount.com");
+            key.put("client_id", "1");
+            key.put("token_uri", "http://127.0.0.1:" + tokens.getAddress().getPort() + "/token");
+            String keyJson = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(key);
+            Path secrets = tmp.resolve("runtime-secrets.properties");
+            Files.writeString(secrets, "service_account_json=" + keyJson.replace("\\", "\\\\") + "\n");
+
+            bq.query("CREATE OR REPLACE TABLE ops.secret_src AS SELECT id AS id, CONCAT('row ', CAST(id AS STRING)) AS name"
+                    + " FROM UNNEST(GENERATE_ARRAY(1, 100)) AS id");
+            Map<String, String> source = DemoConfigs.source(stack, "ops.keyed", "SELECT id, name FROM ops.secret_src", "bq2k_staging_keyed");
+            source.put("bigquery.credentials.type", "service_account_json");
+            source.put("bigquery.credentials.json", "${file:" + secrets + ":service_account_json}");
+            source.put("read.api", "rest"); // the emulator's gRPC port is plaintext, which credentials rule out
+            stack.deployer().deploy("source-keyed", source);
+            PipelineOps.RunSummary run = ops.awaitRun("ops.keyed.runs", 1, Duration.ofMinutes(3));
+            assertEquals(100, run.added());
+            assertTrue(tokenRequests.get() > 0, "the connector authenticated with the key");
+
+            String keyMaterial = keyBase64.substring(200, 240); // inside the 4th line of the PEM body, past the common ASN.1 header
+            List<String> leaks = new java.util.ArrayList<>();
+            Map<String, String> places = new java.util.LinkedHashMap<>();
+            places.put("worker log", Files.readString(stack.logFile(LocalStack.Component.CONNECT)));
+            places.put("run history", ops.readAll("ops.keyed.runs").toString());
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            for (String path : List.of("/config", "/tasks", "/status")) {
+                places.put("GET /connectors/source-keyed" + path, http.send(java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create(stack.connectUrl() + "/connectors/source-keyed" + path)).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body());
+            }
+            places.forEach((where, text) -> {
+                for (String secret : List.of(marker, keyMaterial, accessToken)) {
+                    if (text.contains(secret)) {
+                        leaks.add(where + " contains " + (secret.equals(accessToken) ? "the access token" : "the key"));
+                    }
+                }
+            });
+            assertTrue(leaks.isEmpty(), leaks.toString());
+            assertTrue(places.get("GET /connectors/source-keyed/tasks").contains("${file:"),
+                    "task configs keep the provider reference, not the value");
+            stack.deployer().delete("source-keyed");
+        } finally {
+            tokens.stop(0);
+        }
+    }
 }
