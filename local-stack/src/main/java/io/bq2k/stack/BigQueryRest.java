@@ -85,6 +85,27 @@ public final class BigQueryRest {
         return r.rows().get(0).get(0);
     }
 
+    /** Whether table {@code dataset.table} exists ({@code tables.get} answers 200 rather than 404). */
+    public boolean tableExists(String dataset, String table) {
+        String url = baseUrl + "/datasets/" + enc(dataset) + "/tables/" + enc(table);
+        try {
+            HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
+                    HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            if (r.statusCode() == 404) {
+                return false;
+            }
+            if (r.statusCode() / 100 != 2) {
+                throw new IllegalStateException("BigQuery GET " + url + " -> HTTP " + r.statusCode() + ": " + abbreviate(r.body()));
+            }
+            return true;
+        } catch (IOException e) {
+            throw new IllegalStateException("BigQuery GET " + url + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
     private static void addRows(JsonNode r, List<List<String>> rows) {
         for (JsonNode row : r.path("rows")) {
             List<String> values = new ArrayList<>();

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.TestMethodOrder;
 
 /**
  * Production faults on the real stack, one sync, one run per fault: the worker SIGKILLed at
- * several points of a run, the broker restarted during emission, MariaDB down for 30 s while the
+ * several points of a run (snapshot, check and diff, early and late in emission, after the last change), the broker restarted during emission, MariaDB down for 30 s while the
  * sink writes, the BigQuery emulator frozen during a run, BigQuery answering retryable errors, two
  * runs queued while the sink is paused. After each: MySQL equals the query
  * result (I1, I4) and, on the topic, no key's versions go backwards (I2).
@@ -134,6 +134,25 @@ class FaultsIT {
 
     @Test
     @Order(2)
+    void workerKilledDuringCheckAndDiff() throws Exception {
+        // The run's snapshot table appearing marks the end of step 1; the kill then lands in the key check
+        // or the diff statement, before any change of the run is emitted.
+        long before = onTopic();
+        startRun(0);
+        String snapshot = "source_faults__snap_" + version;
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (!bq.tableExists("bq2k_staging_faults", snapshot)) {
+            assertTrue(System.nanoTime() < deadline, "no snapshot of run " + version);
+            Thread.sleep(20);
+        }
+        stack.killWorker();
+        log("run %d: killed after its snapshot, %d change(s) on the topic", version, onTopic() - before);
+        stack.restartWorker();
+        assertConverged();
+    }
+
+    @Test
+    @Order(3)
     void workerKilledEarlyInEmission() throws Exception {
         startRun(0.05);
         stack.killWorker();
@@ -142,7 +161,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(3)
+    @Order(4)
     void workerKilledLateInEmission() throws Exception {
         startRun(0.8);
         stack.killWorker();
@@ -151,7 +170,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void workerKilledRightAfterTheLastChange() throws Exception {
         startRun(1.0);
         stack.killWorker();
@@ -160,7 +179,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void brokerRestartsDuringEmission() throws Exception {
         startRun(0.3);
         stack.stopKafka();
@@ -170,7 +189,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(6)
+    @Order(7)
     void mysqlDownForThirtySecondsWhileTheSinkWrites() throws Exception {
         startRun(0.2);
         stack.stopMariaDb();
@@ -189,7 +208,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(7)
+    @Order(8)
     void bigQueryUnavailableDuringARun() throws Exception {
         startRun(0);
         Thread.sleep(200);
@@ -207,7 +226,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(8)
+    @Order(9)
     void bigQueryAnswersRetryableErrors() throws Exception {
         proxy.failNext(5);
         startRun(0);
@@ -217,7 +236,7 @@ class FaultsIT {
     }
 
     @Test
-    @Order(9)
+    @Order(10)
     void twoRunsQueuedWhileTheSinkIsPausedAreAppliedInOrder() throws Exception {
         ops.pause("sink-faults");
         int applied = version;

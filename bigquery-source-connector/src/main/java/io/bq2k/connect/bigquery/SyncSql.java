@@ -91,7 +91,7 @@ public final class SyncSql {
     /**
      * Step 3: the changes of run {@code run} against {@code oldSide}, numbered so that a
      * position (bucket, seq) identifies a change deterministically: bucket by a hash of the key
-     * (28 bits of its MD5), then row number inside the bucket ordered by key.
+     * (28 bits of its MD5), then row number inside the bucket ordered by operation and key.
      *
      * @param columns the snapshot's columns in order (without the fingerprint)
      */
@@ -103,7 +103,10 @@ public final class SyncSql {
                 : "n." + quote(c.name())) + " AS " + quote(c.name()))
             .collect(Collectors.joining(",\n    "));
         String join = keys.stream().map(k -> "n." + quote(k) + " = o." + quote(k)).collect(Collectors.joining(" AND "));
-        String order = keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+        // Inside a bucket, changes of one operation are consecutive: a sink flushes its batch whenever the
+        // statement kind switches (upsert, delete), so interleaved deletes would cut batches to a few rows.
+        // Each key changes once per run, so this order costs nothing in per-key order.
+        String order = OP + ", " + keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
         return "CREATE OR REPLACE TABLE " + staging.diff(run).quoted() + "\n"
             + "CLUSTER BY " + BUCKET + ", " + SEQ + "\n"
             + options() + "\n"

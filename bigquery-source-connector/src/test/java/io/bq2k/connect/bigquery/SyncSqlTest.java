@@ -109,7 +109,7 @@ class SyncSqlTest {
     private static final String DIFF_HEAD = "CREATE OR REPLACE TABLE `proj-1.stage.users__diff_7`\n"
         + "CLUSTER BY _bq2k_bucket, _bq2k_seq\n"
         + OPTIONS + "\n"
-        + "AS SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY `id`) AS _bq2k_seq, * EXCEPT (_bq2k_bucket)\n"
+        + "AS SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY _bq2k_op, `id`) AS _bq2k_seq, * EXCEPT (_bq2k_bucket)\n"
         + "FROM (\n"
         + "  SELECT\n"
         + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(COALESCE(n.`id`, o.`id`) AS `id`)))), 1, 7)) AS INT64), 16) AS _bq2k_bucket,\n"
@@ -172,7 +172,7 @@ class SyncSqlTest {
             col("geo", StandardSQLTypeName.GEOGRAPHY, false),
             col("amount", StandardSQLTypeName.BIGNUMERIC, false));
         String s = sql("select", "größe").diff(9, new OldSide.Baseline(8), cols, 4);
-        assertTrue(s.contains("ORDER BY `select`, `größe`) AS _bq2k_seq"), s);
+        assertTrue(s.contains("ORDER BY _bq2k_op, `select`, `größe`) AS _bq2k_seq"), s);
         assertTrue(s.contains("STRUCT(COALESCE(n.`select`, o.`select`) AS `select`, COALESCE(n.`größe`, o.`größe`) AS `größe`)"), s);
         assertTrue(s.contains(", 1, 7)) AS INT64), 4) AS _bq2k_bucket"), s);
         assertTrue(s.contains("    COALESCE(n.`select`, o.`select`) AS `select`,\n"), s);
