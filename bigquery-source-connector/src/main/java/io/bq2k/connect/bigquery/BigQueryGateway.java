@@ -162,6 +162,11 @@ public final class BigQueryGateway implements AutoCloseable {
         });
     }
 
+    /** Sets labels and the description of a table (a metadata update, no query cost). */
+    public void label(TableRef ref, Map<String, String> labels, String description) {
+        retrier.call("label table " + ref, () -> bigQuery.getTable(tableId(ref)).toBuilder().setLabels(labels).setDescription(description).build().update());
+    }
+
     public void dropTable(TableRef ref) {
         retrier.call("drop table " + ref, () -> bigQuery.delete(tableId(ref)));
     }

@@ -35,17 +35,21 @@ public final class BigQuerySourceConnector extends SourceConnector {
         UnknownKeys.warnings(props).forEach(w -> log.warn("Connector {}: {}", props.get("name"), w));
     }
 
-    /** The sync name defaults to the connector name, made a valid identifier. */
+    /**
+     * The sync name defaults to the connector name made a valid identifier; when that changed the
+     * name, a short hash of the name keeps it unique ({@code x-h5-1} and {@code x.h5.1} are two syncs).
+     */
     static Map<String, String> withSyncName(Map<String, String> props) {
         Map<String, String> p = new HashMap<>(props);
         String sync = p.getOrDefault(SyncConfig.SYNC_NAME, "").trim();
         if (sync.isEmpty()) {
             String name = p.getOrDefault("name", "sync");
             sync = name.replaceAll("[^A-Za-z0-9_]", "_");
-            if (sync.isEmpty()) {
-                sync = "sync";
-            } else if (!Character.isLetter(sync.charAt(0)) && sync.charAt(0) != '_') {
+            if (sync.isEmpty() || (!Character.isLetter(sync.charAt(0)) && sync.charAt(0) != '_')) {
                 sync = "_" + sync;
+            }
+            if (!sync.equals(name)) {
+                sync = sync + "_" + RecordContract.shortHash("name:" + name).substring(0, 6);
             }
             p.put(SyncConfig.SYNC_NAME, sync);
         }

@@ -25,13 +25,12 @@ public final class BigQuerySourceTask extends SourceTask {
     @Override
     public void start(Map<String, String> props) {
         SyncConfig config = new SyncConfig(props);
-        String sync = config.syncName();
         gateway = new BigQueryGateway(config, () -> stopping);
         ChangeReader reader = config.readApi() == SyncConfig.ReadApi.STORAGE
             ? new StorageChangeReader(gateway, config.project()) : new RestChangeReader(gateway);
-        metrics = new SyncMetrics(sync);
-        runner = new SyncRunner(config, sync, gateway, reader, context.offsetStorageReader(), context.transactionContext(),
-            Clock.systemUTC(), metrics);
+        metrics = new SyncMetrics(config.syncName());
+        runner = new SyncRunner(config, new BigQueryRunSteps(config, gateway, reader), context.offsetStorageReader(),
+            context.transactionContext(), Clock.systemUTC(), metrics);
     }
 
     @Override
@@ -46,6 +45,11 @@ public final class BigQuerySourceTask extends SourceTask {
             // Connect logs it and polls again; the run resumes at the step that failed.
             throw new RetriableException(e.getMessage(), e);
         }
+    }
+
+    @Override
+    public void commit() {
+        runner.offsetsCommitted();
     }
 
     @Override

@@ -38,11 +38,30 @@ final class ConnectionCheck {
                     + " does not exist and could not be created: " + e.getMessage()
                     + ". Create it in the query's location, or grant bigquery.datasets.create."));
             }
-            return checkQuery(config, gateway);
+            Optional<FieldError> owner = checkOwner(config, gateway);
+            return owner.isPresent() ? owner : checkQuery(config, gateway);
         } catch (Retrier.TransientException e) {
             return Optional.of(new FieldError(SyncConfig.STAGING_DATASET, "BigQuery could not be reached to check the staging dataset "
                 + config.stagingDataset() + ": " + e.getMessage() + " Check " + SyncConfig.ENDPOINT + " and the network."));
         }
+    }
+
+    /** Staging tables of this sync's name that carry another connector's owner mark: the names collide. */
+    private static Optional<FieldError> checkOwner(SyncConfig config, BigQueryGateway gateway) {
+        StagingTables staging = new StagingTables(config.stagingDataset(), config.syncName());
+        for (String name : gateway.tableNames(staging.dataset(), staging.prefix())) {
+            if (staging.snapshotRun(name).isEmpty() && staging.diffRun(name).isEmpty()) {
+                continue;
+            }
+            Map<String, String> labels = gateway.table(staging.dataset().table(name)).map(t -> t.getLabels()).orElse(null);
+            String owner = labels == null ? null : labels.get(BigQueryRunSteps.OWNER_LABEL);
+            if (owner != null && !owner.equals(config.ownerId())) {
+                return Optional.of(new FieldError(SyncConfig.SYNC_NAME, "Staging table " + staging.dataset().table(name) + " of sync '"
+                    + config.syncName() + "' belongs to another connector (owner mark " + owner + "): two connectors would share staging tables. "
+                    + "Give this connector its own " + SyncConfig.SYNC_NAME + "."));
+            }
+        }
+        return Optional.empty();
     }
 
     /**

@@ -110,7 +110,7 @@ public final class SyncConfig extends AbstractConfig {
             GROUP_BIGQUERY, 10, Width.SHORT, "Max backoff (ms)")
         // Sync
         .define(SYNC_NAME, Type.STRING, "", Importance.MEDIUM,
-            "Name of the sync: letters, digits and underscores. Names the staging tables and the source partition of the offsets. Empty: derived from the connector name. Changing it starts a new sync from scratch.",
+            "Name of the sync: letters, digits and underscores. Names the staging tables and the source partition of the offsets. Empty: the connector name, with characters other than letters, digits and underscores replaced and then a short hash of the name appended (so 'x-h5-1' and 'x.h5.1' stay two syncs). Staging tables carry an owner mark (label bq2k_owner, a hash of the connector name): a connector refuses tables marked by another. Changing it starts a new sync from scratch.",
             GROUP_SYNC, 1, Width.MEDIUM, "Sync name")
         .define(QUERY, Type.STRING, "", Importance.HIGH,
             "GoogleSQL query whose result the topic mirrors (one row per key). Exactly one of 'query' and 'table' is set.",
@@ -134,7 +134,7 @@ public final class SyncConfig extends AbstractConfig {
             "Create the staging dataset when it does not exist.",
             GROUP_SYNC, 8, Width.SHORT, "Create staging dataset")
         .define(STAGING_EXPIRATION_HOURS, Type.INT, 168, ConfigDef.Range.between(1, 24 * 365), Importance.LOW,
-            "Expiration of every staging table, a safety net: tables no resume can need are dropped after each run anyway. Keep it longer than any outage you want to resume from exactly.",
+            "Safety-net expiration of staging tables that nothing was published from yet (a run being prepared, or held by the mass-delete guard). Before a run emits its first change its snapshot and diff become durable (no expiration): a later run or a resume needs them however long the sync is paused. Tables of runs before the committed baseline are dropped at the next run.",
             GROUP_SYNC, 9, Width.SHORT, "Staging table expiration (h)")
         .define(TEMPORAL_PRECISION, Type.STRING, "micros", enumValidator(TemporalPrecision.values()), Importance.MEDIUM,
             "'micros' (default): TIMESTAMP/DATETIME as io.debezium.time.MicroTimestamp and TIME as io.debezium.time.MicroTime, keeping BigQuery's microseconds (Debezium's JDBC sink writes DATETIME(6)/TIME(6)). 'millis': Connect's Timestamp and Time logical types, which every sink understands, truncated to milliseconds.",
@@ -157,7 +157,7 @@ public final class SyncConfig extends AbstractConfig {
             "Mass-delete guard: a run that would remove more than this share of the baseline's rows is held (the task fails with an explanation) before anything is emitted. 1.0 disables the guard.",
             GROUP_SAFETY, 1, Width.SHORT, "Max share of removed rows")
         .define(MASS_DELETE_ALLOW_RUN, Type.LONG, -1L, Importance.MEDIUM,
-            "Confirms one held run: set it to the run id the guard's error names, and that run proceeds even though it removes more than mass.delete.max.ratio. -1: no run confirmed.",
+            "Confirms one held run: set it to the run id the error names, and that run proceeds even though it removes more than mass.delete.max.ratio, or re-keys the sync after the key columns or their types changed (every old key tombstoned, every row republished under the new key by the next run). Run ids of held runs are stable across retries. -1: no run confirmed.",
             GROUP_SAFETY, 2, Width.SHORT, "Confirmed mass-delete run")
         .define(RECORD_MAX_BYTES, Type.INT, 1_000_000, ConfigDef.Range.atLeast(1024), Importance.MEDIUM,
             "A run whose result has a row larger than this many bytes, measured as the row's JSON text (plus 40 bytes for the connector's fingerprint), fails before anything is emitted, "
@@ -293,6 +293,17 @@ public final class SyncConfig extends AbstractConfig {
     public ReadApi readApi() { return enumValue(ReadApi.class, getString(READ_API)); }
     public int readChunkRows() { return getInt(READ_CHUNK_ROWS); }
     public int diffBuckets() { return getInt(DIFF_BUCKETS); }
+
+    /** The connector's name as Connect gave it (tasks receive it in their config). */
+    public String connectorName() {
+        Object name = originals().get("name");
+        return name == null ? syncName() : name.toString();
+    }
+
+    /** The owner mark of this connector's staging tables: a hash of its name (label values are restricted). */
+    public String ownerId() {
+        return RecordContract.shortHash("connector:" + connectorName());
+    }
 
     /** The query whose result is mirrored: the configured query, or a SELECT * of the table. */
     public String sourceQuery() {

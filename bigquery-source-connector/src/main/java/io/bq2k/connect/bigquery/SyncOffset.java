@@ -1,32 +1,55 @@
 package io.bq2k.connect.bigquery;
 
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The source offset of a sync, which says exactly what of which run is handed over to Connect.
  * One source partition per sync ({@code {"sync": name}}), so a sync's offsets are one value.
  * <ul>
- *   <li>{@code {"run": n, "bucket": b, "seq": s}} rides on each change of run n: every change of
- *       buckets below b, and of bucket b up to seq s, is handed over;</li>
+ *   <li>{@code {"run": n, "bucket": b, "seq": s, "base": r}} rides on each change of run n: every
+ *       change of buckets below b, and of bucket b up to seq s, is handed over; run r (0: none) is
+ *       the state consumers held before run n;</li>
  *   <li>{@code {"run": n, "done": true}} rides on run n's summary: run n is complete and is the
- *       baseline of the next run.</li>
+ *       baseline of the next run;</li>
+ *   <li>{@code {"run": n, "abandoned": true, "base": r}} rides on the record that abandons run n
+ *       (a change of it was not written to Kafka): the next attempt retakes run n and re-examines
+ *       every key it may have published.</li>
  * </ul>
+ * Each also carries the record contract it was published under ({@code contract}: topic and value
+ * representation; {@code keys}: the key columns), so a changed contract is noticed after a restart.
+ * Offsets written before these fields existed read as "same contract" and base "unknown" (-1).
  */
-public record SyncOffset(long run, boolean done, int bucket, long seq) {
+public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, String contract, List<String> keys) {
+
+    public enum Kind { IN_RUN, DONE, ABANDONED }
 
     static final String SYNC = "sync";
     static final String RUN = "run";
     static final String DONE = "done";
+    static final String ABANDONED = "abandoned";
     static final String BUCKET = "bucket";
     static final String SEQ = "seq";
+    static final String BASE = "base";
+    static final String CONTRACT = "contract";
+    static final String KEYS = "keys";
 
-    public static SyncOffset inRun(long run, int bucket, long seq) {
-        return new SyncOffset(run, false, bucket, seq);
+    public static SyncOffset inRun(long run, int bucket, long seq, long base, RecordContract contract) {
+        return new SyncOffset(run, Kind.IN_RUN, bucket, seq, base, contract.fingerprint(), contract.keys());
     }
 
-    public static SyncOffset completed(long run) {
-        return new SyncOffset(run, true, 0, 0);
+    public static SyncOffset completed(long run, RecordContract contract) {
+        return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract.fingerprint(), contract.keys());
+    }
+
+    public static SyncOffset abandoned(long run, long base, RecordContract contract) {
+        return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract.fingerprint(), contract.keys());
+    }
+
+    public boolean done() {
+        return kind == Kind.DONE;
     }
 
     public static Map<String, String> partition(String sync) {
@@ -36,11 +59,23 @@ public record SyncOffset(long run, boolean done, int bucket, long seq) {
     public Map<String, Object> toMap() {
         Map<String, Object> m = new HashMap<>();
         m.put(RUN, run);
-        if (done) {
-            m.put(DONE, true);
-        } else {
-            m.put(BUCKET, bucket);
-            m.put(SEQ, seq);
+        switch (kind) {
+            case DONE -> m.put(DONE, true);
+            case ABANDONED -> {
+                m.put(ABANDONED, true);
+                m.put(BASE, base);
+            }
+            case IN_RUN -> {
+                m.put(BUCKET, bucket);
+                m.put(SEQ, seq);
+                m.put(BASE, base);
+            }
+        }
+        if (contract != null) {
+            m.put(CONTRACT, contract);
+        }
+        if (keys != null) {
+            m.put(KEYS, String.join(",", keys));
         }
         return m;
     }
@@ -55,20 +90,39 @@ public record SyncOffset(long run, boolean done, int bucket, long seq) {
             return null;
         }
         long run = number(m, RUN, 1);
-        if (Boolean.TRUE.equals(m.get(DONE))) {
-            if (m.containsKey(BUCKET) || m.containsKey(SEQ)) {
-                throw new IllegalArgumentException("an offset with \"done\": true has only \"run\"");
-            }
-            return completed(run);
+        String contract = m.get(CONTRACT) == null ? null : m.get(CONTRACT).toString();
+        List<String> keys = m.get(KEYS) == null ? null : Arrays.stream(m.get(KEYS).toString().split(",")).map(String::trim).toList();
+        boolean done = flag(m, DONE);
+        boolean abandoned = flag(m, ABANDONED);
+        if (done && abandoned) {
+            throw new IllegalArgumentException("an offset is either \"done\" or \"abandoned\", not both");
         }
-        if (m.containsKey(DONE) && !Boolean.FALSE.equals(m.get(DONE))) {
-            throw new IllegalArgumentException("\"done\" must be true or false, got " + m.get(DONE));
+        if ((done || abandoned) && (m.containsKey(BUCKET) || m.containsKey(SEQ))) {
+            throw new IllegalArgumentException("an offset with \"" + (done ? DONE : ABANDONED) + "\": true has no \"bucket\" or \"seq\"");
+        }
+        long base = m.containsKey(BASE) ? number(m, BASE, 0) : -1;
+        if (base >= run) {
+            throw new IllegalArgumentException("\"base\" must be below \"run\", got " + base);
+        }
+        if (done) {
+            return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract, keys);
+        }
+        if (abandoned) {
+            return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract, keys);
         }
         long bucket = number(m, BUCKET, 0);
         if (bucket > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("\"bucket\" is too large: " + bucket);
         }
-        return inRun(run, (int) bucket, number(m, SEQ, 0));
+        return new SyncOffset(run, Kind.IN_RUN, (int) bucket, number(m, SEQ, 0), base, contract, keys);
+    }
+
+    private static boolean flag(Map<String, ?> m, String key) {
+        Object v = m.get(key);
+        if (v != null && !(v instanceof Boolean)) {
+            throw new IllegalArgumentException("\"" + key + "\" must be true or false, got " + v);
+        }
+        return Boolean.TRUE.equals(v);
     }
 
     private static long number(Map<String, ?> m, String key, long min) {

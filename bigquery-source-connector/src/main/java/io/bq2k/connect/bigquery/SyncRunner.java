@@ -3,10 +3,14 @@ package io.bq2k.connect.bigquery;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -22,17 +26,20 @@ import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.google.cloud.bigquery.Table;
-import com.google.cloud.bigquery.TableId;
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.FieldList;
 
 /**
  * The run state machine of one sync, driven by the task's poll loop:
  * <pre>
- *   PLAN (read offsets, find baseline) → WAIT (schedule) → PREPARE (snapshot, check, diff, stats, guard)
- *     → EMIT (chunk by chunk) → ACK (all changes acknowledged) → SUMMARY (run-history record) → WAIT …
+ *   PLAN ({@link Planner}: committed offset + staging tables) → WAIT (schedule) → PREPARE (snapshot,
+ *     check, re-key?, diff, stats, guard, make durable) → EMIT (chunk by chunk) → ACK (every change
+ *     acknowledged) → SUMMARY (run-history record carrying {run, done}) → WAIT …
  * </pre>
  * A transient BigQuery error leaves the state as it is, so the next poll retries the same step.
- * A {@link RunFailure} fails the task before anything of the run is emitted.
+ * A {@link RunFailure} fails the task before anything of the run is emitted. A change Connect did
+ * not write (acknowledged without metadata) abandons the run: a record carrying
+ * {@code {run, abandoned}} makes the next attempt retake it, and the task fails naming the key.
  */
 public final class SyncRunner implements AutoCloseable {
 
@@ -41,41 +48,40 @@ public final class SyncRunner implements AutoCloseable {
     private final SyncConfig config;
     private final String sync;
     private final RunSteps steps;
-    private final BigQueryGateway gateway;
-    private final ChangeReader reader;
     private final OffsetStorageReader offsets;
     private final TransactionContext transactions;
     private final Clock clock;
     private final SyncMetrics metrics;
     private final CronSchedule cron;
     private final Map<String, String> partition;
+    private final RecordContract contract;
+    private final Planner planner;
     private final ExecutorService prefetcher;
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
 
-    private boolean planned;
-    private long nextRun;
-    private OptionalLong baseline = OptionalLong.empty();
-    /** Snapshots whose keys a resync must tombstone when gone; null when the next run is incremental. */
-    private List<Long> resyncFrom;
-    private SyncOffset resumeAt;
+    private Plan plan;
+    /** Rows of the snapshot of the plan's base (or, for an initial plan, of the largest re-examined snapshot). */
+    private long baseRows;
+    /** Rows of snapshots as listed when planning, for a resume's summary. */
+    private final Map<Long, Long> stagedRows = new HashMap<>();
     private Instant nextRunAt;
     private Map<String, Long> lastInputs;
     /** Read by commitRecord on the producer thread. */
     private volatile ActiveRun active;
 
-    public SyncRunner(SyncConfig config, String sync, BigQueryGateway gateway, ChangeReader reader, OffsetStorageReader offsets,
-                      TransactionContext transactions, Clock clock, SyncMetrics metrics) {
+    public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
+                      Clock clock, SyncMetrics metrics) {
         this.config = config;
-        this.sync = sync;
-        this.gateway = gateway;
-        this.steps = new RunSteps(config, sync, gateway);
-        this.reader = reader;
+        this.sync = config.syncName();
+        this.steps = steps;
         this.offsets = offsets;
         this.transactions = transactions;
         this.clock = clock;
         this.metrics = metrics;
         this.cron = config.scheduleCron().isEmpty() ? null : CronSchedule.parse(config.scheduleCron());
         this.partition = SyncOffset.partition(sync);
+        this.contract = RecordContract.of(config);
+        this.planner = new Planner(sync, steps.staging(), config.ownerId(), contract);
         this.prefetcher = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "bq2k-" + sync + "-reader");
             t.setDaemon(true);
@@ -86,22 +92,22 @@ public final class SyncRunner implements AutoCloseable {
 
     /** One step of the state machine; records to hand to Connect, or null. */
     public List<SourceRecord> poll() throws InterruptedException {
-        if (!planned) {
-            plan();
-        }
-        if (active == null) {
-            Instant now = clock.instant();
-            if (now.isBefore(nextRunAt)) {
-                metrics.phase("waiting");
-                Thread.sleep(Math.min(1000, Math.max(1, nextRunAt.toEpochMilli() - now.toEpochMilli())));
-                return null;
-            }
-            active = startRun(now);
-            if (active == null) {
-                return null;
-            }
-        }
         try {
+            if (plan == null) {
+                plan = planFromCommittedState();
+            }
+            if (active == null) {
+                Instant now = clock.instant();
+                if (now.isBefore(nextRunAt)) {
+                    metrics.phase("waiting");
+                    Thread.sleep(Math.min(1000, Math.max(1, nextRunAt.toEpochMilli() - now.toEpochMilli())));
+                    return null;
+                }
+                active = startRun(now);
+                if (active == null) {
+                    return null;
+                }
+            }
             return active.step();
         } catch (RunFailure e) {
             metrics.runFailed(e.getMessage());
@@ -109,92 +115,69 @@ public final class SyncRunner implements AutoCloseable {
         }
     }
 
-    /** Reads the committed offset and decides what the next run is. */
-    private void plan() {
-        metrics.phase("planning");
-        steps.ensureStagingDataset();
-        SyncOffset offset;
+    private SyncOffset committedOffset() {
         try {
-            offset = SyncOffset.fromMap(offsets.offset(partition));
+            return SyncOffset.fromMap(offsets.offset(partition));
         } catch (IllegalArgumentException e) {
             throw new RunFailure(sync, "the stored source offset is not valid (" + e.getMessage()
                 + "); reset it with DELETE /connectors/<name>/offsets or alter it with PATCH /connectors/<name>/offsets");
         }
-        if (offset == null) {
-            resyncFrom = steps.retainedSnapshots();
-            nextRun = steps.highestStagedRun() + 1;
-            log.info("Sync '{}': no committed offset; run {} publishes every row{}", sync, nextRun,
-                resyncFrom.isEmpty() ? "" : " and tombstones keys gone since the retained snapshot(s) " + resyncFrom);
-        } else if (offset.done()) {
-            nextRun = offset.run() + 1;
-            if (steps.snapshotExists(offset.run())) {
-                baseline = OptionalLong.of(offset.run());
-            } else {
-                resyncFrom = steps.retainedSnapshots();
-                nextRun = Math.max(nextRun, steps.highestStagedRun() + 1);
-                log.warn("Sync '{}': the snapshot of baseline run {} is gone from {} (expired?); run {} resyncs every row. "
-                    + "Raise {} to resume incrementally after long outages.", sync, offset.run(), steps.staging().dataset(), nextRun,
-                    SyncConfig.STAGING_EXPIRATION_HOURS);
-            }
-        } else if (steps.diffExists(offset.run()) && steps.snapshotExists(offset.run())) {
-            nextRun = offset.run();
-            resumeAt = offset;
-            baseline = offset.run() > 1 && steps.snapshotExists(offset.run() - 1) ? OptionalLong.of(offset.run() - 1) : OptionalLong.empty();
-            log.info("Sync '{}': resuming run {} after bucket {} seq {}", sync, offset.run(), offset.bucket(), offset.seq());
+    }
+
+    /** Reads the committed offset and the staging tables and decides the next run. */
+    private Plan planFromCommittedState() {
+        metrics.phase("planning");
+        steps.ensureStagingDataset();
+        SyncOffset committed = committedOffset();
+        List<StagedTable> staged = steps.stagedTables();
+        Plan p = planner.plan(committed, staged);
+        stagedRows.clear();
+        staged.stream().filter(StagedTable::isSnapshot).forEach(t -> stagedRows.put(t.run(), t.rows()));
+        baseRows = p.base() > 0 ? stagedRows.getOrDefault(p.base(), 0L)
+            : staged.stream().filter(StagedTable::isSnapshot).mapToLong(StagedTable::rows).max().orElse(0);
+        if (p instanceof Plan.Resync || (p instanceof Plan.Initial && committed != null)) {
+            log.warn("Sync '{}': run {} ({}): {}", sync, p.run(), p.mode(), p.why());
         } else {
-            resyncFrom = steps.retainedSnapshots();
-            nextRun = Math.max(offset.run() + 1, steps.highestStagedRun() + 1);
-            log.warn("Sync '{}': run {} was interrupted but its staging tables are gone (expired?); run {} resyncs every row "
-                + "and tombstones keys of the retained snapshots {}", sync, offset.run(), nextRun, resyncFrom);
+            log.info("Sync '{}': run {} ({}): {}", sync, p.run(), p.mode(), p.why());
         }
-        planned = true;
+        return p;
     }
 
     private ActiveRun startRun(Instant now) {
-        long run = nextRun;
-        String mode = resumeAt != null ? "resume" : resyncFrom == null ? "incremental" : resyncFrom.isEmpty() ? "initial" : "resync";
         Map<String, Long> inputs = null;
-        if (resumeAt == null && config.skipUnchangedInputs()) {
-            inputs = inputsLastModified();
-            if (mode.equals("incremental") && inputs != null && inputs.equals(lastInputs)) {
-                log.info("Sync '{}': run {} skipped, no input table changed since the last run ({})", sync, run, inputs.keySet());
+        if (plan instanceof Plan.Incremental && config.skipUnchangedInputs()) {
+            inputs = steps.inputsLastModified();
+            if (inputs != null && inputs.equals(lastInputs)) {
+                log.info("Sync '{}': run {} skipped, no input table changed since the last run ({})", sync, plan.run(), inputs.keySet());
                 metrics.runSkipped();
                 scheduleNext(now);
                 return null;
             }
         }
-        metrics.runStarted(run);
-        if (baseline.isPresent() && resumeAt == null) {
-            try {
-                int dropped = steps.dropBefore(baseline.getAsLong());
-                if (dropped > 0) {
-                    log.debug("Sync '{}': dropped {} staging table(s) before run {}", sync, dropped, baseline.getAsLong());
-                }
-            } catch (RuntimeException e) {
-                log.warn("Sync '{}': could not drop old staging tables (they expire anyway): {}", sync, e.getMessage());
-            }
-        }
-        return new ActiveRun(run, mode, now, inputs);
+        metrics.runStarted(plan.run());
+        dropObsoleteTables();
+        return new ActiveRun(plan, now, inputs);
     }
 
-    /** Last-modified time of every table the query reads, or null when BigQuery does not list them. */
-    private Map<String, Long> inputsLastModified() {
+    /**
+     * Drops tables of runs before the committed base: no plan can need them. Reads the committed
+     * offset again, since a finished run's summary may not be committed yet (then nothing is dropped).
+     */
+    private void dropObsoleteTables() {
         try {
-            List<TableId> refs = gateway.dryRun(config.sourceQuery()).referencedTables();
-            if (refs.isEmpty()) {
-                return null;
+            SyncOffset committed = committedOffset();
+            long keepFrom = committed == null ? 0 : committed.done() ? committed.run() : Math.max(committed.base(), 0);
+            if (keepFrom == 0) {
+                return;
             }
-            Map<String, Long> inputs = new TreeMap<>();
-            for (TableId id : refs) {
-                Table t = gateway.table(id).orElse(null);
-                if (t == null || t.getLastModifiedTime() == null) {
-                    return null;
+            for (StagedTable t : steps.stagedTables()) {
+                if (t.run() < keepFrom) {
+                    steps.drop(t.ref());
                 }
-                inputs.put(id.getProject() + "." + id.getDataset() + "." + id.getTable(), t.getLastModifiedTime());
             }
-            return inputs;
-        } catch (Retrier.PermanentException e) {
-            return null; // the snapshot step reports a broken query with the full message
+        } catch (RuntimeException e) {
+            log.warn("Sync '{}': could not drop staging tables of runs before the committed base (they are dropped at the next run): {}",
+                sync, e.getMessage());
         }
     }
 
@@ -204,16 +187,41 @@ public final class SyncRunner implements AutoCloseable {
         nextRunAt = byConfig.isBefore(now) ? now : byConfig;
     }
 
-    /** Connect acknowledged a record (written to Kafka, or committed in a transaction). */
+    /**
+     * Connect acknowledged a record (written to Kafka, or committed in a transaction). Null
+     * metadata means it was not written: dropped by a transformation or skipped under
+     * {@code errors.tolerance=all}.
+     */
     public void acknowledged(SourceRecord record, RecordMetadata metadata) {
-        if (metadata == null || !record.topic().equals(config.topic())) {
+        ActiveRun run = active;
+        Object r = record.sourceOffset().get(SyncOffset.RUN);
+        boolean ofActiveRun = run != null && r instanceof Long && (Long) r == run.run;
+        if (record.topic().equals(config.runHistoryTopic())) {
+            if (ofActiveRun && Boolean.TRUE.equals(record.sourceOffset().get(SyncOffset.ABANDONED))) {
+                run.abandonAcked = true;
+            }
+            return;
+        }
+        if (!record.topic().equals(config.topic())) {
+            return;
+        }
+        if (metadata == null) {
+            if (ofActiveRun && run.notWritten == null) {
+                run.notWritten = record;
+            }
             return;
         }
         endOffsets.merge(metadata.partition(), metadata.offset() + 1, Math::max);
-        ActiveRun run = active;
-        Object r = record.sourceOffset().get(SyncOffset.RUN);
-        if (run != null && r instanceof Long && (Long) r == run.run) {
+        if (ofActiveRun) {
             run.acked.incrementAndGet();
+        }
+    }
+
+    /** Connect committed the offsets of the acknowledged records. */
+    public void offsetsCommitted() {
+        ActiveRun run = active;
+        if (run != null && run.abandonAcked) {
+            run.abandonCommitted = true;
         }
     }
 
@@ -224,15 +232,20 @@ public final class SyncRunner implements AutoCloseable {
 
     /** One run in progress: preparation progress, then emission position. */
     private final class ActiveRun {
+        final Plan plan;
         final long run;
-        final String mode;
         final Instant startedAt;
         final Map<String, Long> inputs;
         final AtomicLong acked = new AtomicLong();
+        String mode;
+        /** The contract the run's records are published under (a re-key run keeps the old key). */
+        RecordContract published = contract;
         RecordShape shape;
+        SyncSql.OldSide oldSide;
         boolean snapshotted;
         boolean checked;
         boolean diffed;
+        boolean rekey;
         DiffStats stats;
         long rows;
         long bytes;
@@ -246,18 +259,26 @@ public final class SyncRunner implements AutoCloseable {
         Iterator<Chunk> chunks;
         Chunk pending;
         Future<List<RecordShape.Change>> pendingRead;
+        volatile SourceRecord notWritten;
+        boolean abandonSent;
+        volatile boolean abandonAcked;
+        volatile boolean abandonCommitted;
 
-        ActiveRun(long run, String mode, Instant startedAt, Map<String, Long> inputs) {
-            this.run = run;
-            this.mode = mode;
+        ActiveRun(Plan plan, Instant startedAt, Map<String, Long> inputs) {
+            this.plan = plan;
+            this.run = plan.run();
+            this.mode = plan.mode();
             this.startedAt = startedAt;
             this.inputs = inputs;
-            if (resumeAt != null) {
+            if (plan instanceof Plan.Resume) {
                 snapshotted = checked = diffed = true;
             }
         }
 
         List<SourceRecord> step() throws InterruptedException {
+            if (notWritten != null) {
+                return abandon();
+            }
             if (stats == null) {
                 prepare();
             }
@@ -284,33 +305,48 @@ public final class SyncRunner implements AutoCloseable {
                 snapshotted = true;
             }
             if (shape == null) {
-                shape = steps.shape(run, baseline);
+                shape = shapeOf(run, plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
+                if (!(plan instanceof Plan.Resume) && plan.base() > 0 && baseRows > 0) {
+                    checkKeyUnchanged();
+                }
             }
             if (!checked) {
                 metrics.phase("check");
                 long t = System.currentTimeMillis();
-                rows = steps.checkKeys(run);
+                RunSteps.KeyCheck check = steps.checkKeys(run);
+                RunFailure bad = check.failure(sync, run, config.keyColumns());
+                if (bad != null) {
+                    throw bad;
+                }
+                rows = check.rows();
                 checkMs = System.currentTimeMillis() - t;
                 checked = true;
             }
             if (!diffed) {
                 metrics.phase("diff");
                 long t = System.currentTimeMillis();
-                SyncSql.OldSide old = resyncFrom == null ? new SyncSql.OldSide.Baseline(baseline.getAsLong())
-                    : new SyncSql.OldSide.Resync(run, resyncFrom);
-                bytes += steps.diff(run, old, shape);
+                if (oldSide == null) {
+                    oldSide = plan.oldSide(steps.staging());
+                }
+                bytes += steps.diff(run, oldSide, shape);
                 diffMs = System.currentTimeMillis() - t;
                 diffed = true;
             }
             DiffStats s = steps.stats(run, shape);
-            if (resumeAt == null) {
-                guardMassDelete(s);
+            int bucket = 0;
+            long seq = 0;
+            if (plan instanceof Plan.Resume r) {
+                bucket = r.bucket();
+                seq = r.seq();
+                rows = stagedRows.getOrDefault(run, 0L);
             } else {
-                rows = steps.snapshotRows(run);
+                if (!rekey) {
+                    guardMassDelete(s);
+                }
+                // From here on changes may be published: the tables a retake or resume needs must not expire.
+                steps.makeDurable(run);
             }
             metrics.bytesProcessed(bytes);
-            int bucket = resumeAt == null ? 0 : resumeAt.bucket();
-            long seq = resumeAt == null ? 0 : resumeAt.seq();
             alreadyHandedOver = s.handedOverAt(bucket, seq);
             chunks = s.chunksAfter(bucket, seq, config.readChunkRows());
             stats = s;
@@ -320,19 +356,81 @@ public final class SyncRunner implements AutoCloseable {
                 alreadyHandedOver > 0 ? ", " + alreadyHandedOver + " already handed over before the restart" : "");
         }
 
+        private RecordShape shapeOf(long snapshotRun, List<String> keys) {
+            FieldList fields = steps.snapshotSchema(snapshotRun)
+                .orElseThrow(() -> new RunFailure(sync, "snapshot table " + steps.staging().snapshot(snapshotRun) + " is missing"));
+            try {
+                return RecordShape.of(fields, keys, config.topic(), config.columnStyle());
+            } catch (RecordShape.InvalidShape e) {
+                throw new RunFailure(sync, "run " + run + ": " + e.getMessage() + ". Nothing was emitted; the next run after the fix starts from the same baseline.");
+            }
+        }
+
+        /**
+         * Keys of the base and of this run must be the same columns of the same types, or keys cannot be
+         * matched: then the run re-keys (after confirmation), tombstoning every key published under the old key.
+         */
+        private void checkKeyUnchanged() {
+            long base = plan.base();
+            FieldList before = steps.snapshotSchema(base).orElseThrow(() -> new RunFailure(sync, "the snapshot of baseline run " + base
+                + " (" + steps.staging().snapshot(base).quoted() + ") vanished during run " + run + ". Nothing was emitted; restart the task."));
+            String oldKey = keySignature(before, plan.baseKeys());
+            String newKey = keySignature(shape);
+            if (oldKey.equals(newKey)) {
+                return;
+            }
+            if (config.massDeleteAllowRun() != run) {
+                throw new RunFailure(sync, "run " + run + " is held: the key changed from " + oldKey + " (run " + base + ") to " + newKey
+                    + " (" + SyncConfig.KEY_COLUMNS + " or the query changed); keys cannot be matched across key definitions. Nothing was emitted. "
+                    + "Either restore the old key (cast it back in the query, or restore " + SyncConfig.KEY_COLUMNS + "), or confirm a re-key with "
+                    + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + run + ": run " + run + " then tombstones all " + baseRows
+                    + " row(s) under the old key and run " + (run + 1) + " republishes every row under the new key "
+                    + "(the MySQL table is empty in between; migrate its primary key to the new key first).");
+            }
+            log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key of {} published under {}; "
+                + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, baseRows, oldKey, run + 1, newKey);
+            rekey = true;
+            mode = "rekey";
+            steps.emptySnapshotLike(run, base);
+            published = new RecordContract(config.topic(), plan.baseKeys(), config.temporalPrecision(), config.jsonColumns());
+            shape = shapeOf(run, plan.baseKeys());
+            Set<TableRef> reexamine = new LinkedHashSet<>();
+            reexamine.add(steps.staging().snapshot(base));
+            reexamine.addAll(plan.oldSide(steps.staging()).reexamine());
+            oldSide = new SyncSql.OldSide(OptionalLong.empty(), List.copyOf(reexamine));
+            checked = true;
+            rows = 0;
+        }
+
+        private String keySignature(FieldList fields, List<String> keys) {
+            List<String> parts = new ArrayList<>();
+            for (String k : keys) {
+                Optional<Field> f = fields.stream().filter(x -> x.getName().equals(k)).findFirst();
+                parts.add(k + " " + f.map(x -> ColumnMapping.of(x, true, config.columnStyle()).bigQueryType()).orElse("(missing)"));
+            }
+            return "[" + String.join(", ", parts) + "]";
+        }
+
+        private String keySignature(RecordShape s) {
+            return "[" + String.join(", ", s.keyColumns().stream().map(c -> c.name() + " " + c.bigQueryType()).toList()) + "]";
+        }
+
         private void guardMassDelete(DiffStats s) {
             double ratio = config.massDeleteMaxRatio();
             if (ratio >= 1.0 || s.removed() == 0) {
                 return;
             }
-            long baseRows = resyncFrom == null ? steps.snapshotRows(baseline.getAsLong())
-                : resyncFrom.stream().mapToLong(steps::snapshotRows).max().orElse(0);
             if (baseRows > 0 && s.removed() > ratio * baseRows && config.massDeleteAllowRun() != run) {
+                if (plan instanceof Plan.Initial i && i.freshRunId()) {
+                    // Nothing of this attempt was published: drop its tables so the next attempt has the same run id.
+                    steps.drop(steps.staging().diff(run));
+                    steps.drop(steps.staging().snapshot(run));
+                }
                 throw new RunFailure(sync, String.format(java.util.Locale.ROOT,
-                    "run %d is held by the mass-delete guard: it would remove %d of %d rows (%.1f%%), more than %s=%s. Nothing was emitted. "
+                    "run %d (%s) is held by the mass-delete guard: it would remove %d of %d rows (%.1f%%), more than %s=%s. Nothing was emitted. "
                         + "An empty or truncated result after an upstream failure looks exactly like this: check the query's inputs. "
                         + "If the removal is intended, set %s=%d (confirms this run only) or raise %s, then restart the connector.",
-                    run, s.removed(), baseRows, 100.0 * s.removed() / baseRows, SyncConfig.MASS_DELETE_MAX_RATIO, ratio,
+                    run, mode, s.removed(), baseRows, 100.0 * s.removed() / baseRows, SyncConfig.MASS_DELETE_MAX_RATIO, ratio,
                     SyncConfig.MASS_DELETE_ALLOW_RUN, run, SyncConfig.MASS_DELETE_MAX_RATIO));
             }
         }
@@ -359,8 +457,8 @@ public final class SyncRunner implements AutoCloseable {
             pendingRead = pending == null ? null : read(pending);
             List<SourceRecord> records = new ArrayList<>(changes.size());
             for (RecordShape.Change c : changes) {
-                records.add(new SourceRecord(partition, SyncOffset.inRun(run, chunk.bucket(), c.seq()).toMap(), config.topic(), null,
-                    shape.keySchema(), c.key(), c.value() == null ? null : shape.valueSchema(), c.value()));
+                records.add(new SourceRecord(partition, SyncOffset.inRun(run, chunk.bucket(), c.seq(), plan.base(), published).toMap(),
+                    config.topic(), null, shape.keySchema(), c.key(), c.value() == null ? null : shape.valueSchema(), c.value()));
             }
             emitted += records.size();
             metrics.runProgress(alreadyHandedOver + emitted, stats.total());
@@ -371,28 +469,61 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         private Future<List<RecordShape.Change>> read(Chunk chunk) {
-            return prefetcher.submit(() -> reader.read(steps.staging().diff(run), chunk, shape));
+            RecordShape s = shape;
+            return prefetcher.submit(() -> steps.read(run, chunk, s));
+        }
+
+        /**
+         * A change was not written: publish {run, abandoned} so that the next attempt retakes the run
+         * (re-examining every key of this one), and fail once that offset is committed.
+         */
+        private List<SourceRecord> abandon() throws InterruptedException {
+            String failure = "run " + run + ": the change of key " + notWritten.key() + " was acknowledged by Connect without being written "
+                + "to topic '" + config.topic() + "' (a transformation dropped it, or errors.tolerance=all skipped a failed send). Every change "
+                + "must reach the topic or MySQL misses it. Remove the filtering transformation (or the cause of the failed send; the worker "
+                + "log has it) and restart the task: the run is retaken and re-examines every key it published.";
+            if (!abandonSent) {
+                abandonSent = true;
+                if (pendingRead != null) {
+                    pendingRead.cancel(true);
+                }
+                metrics.phase("abandoning");
+                log.error("Sync '{}': {}", sync, failure);
+                RunSummary summary = new RunSummary(sync, run, plan.base(), "abandoned", startedAt.toEpochMilli(), clock.millis(),
+                    rows, 0, 0, 0, bytes, snapshotMs, checkMs, diffMs, 0, Map.of());
+                SourceRecord record = new SourceRecord(partition, SyncOffset.abandoned(run, plan.base(), published).toMap(),
+                    config.runHistoryTopic(), null, RunSummary.KEY_SCHEMA, summary.key(), RunSummary.VALUE_SCHEMA, summary.value());
+                if (transactions != null) {
+                    transactions.commitTransaction(record);
+                }
+                return List.of(record);
+            }
+            if (!abandonCommitted) {
+                Thread.sleep(20);
+                return null;
+            }
+            throw new RunFailure(sync, failure);
         }
 
         private SourceRecord finish() {
             long now = clock.millis();
             Map<String, Long> ends = new TreeMap<>();
             endOffsets.forEach((p, o) -> ends.put(Integer.toString(p), o));
-            long b = baseline.isPresent() ? baseline.getAsLong() : 0;
-            RunSummary summary = new RunSummary(sync, run, b, mode, startedAt.toEpochMilli(), now, rows,
+            RunSummary summary = new RunSummary(sync, run, plan.base(), mode, startedAt.toEpochMilli(), now, rows,
                 stats.added(), stats.changed(), stats.removed(), bytes, snapshotMs, checkMs, diffMs, emitMs, ends);
-            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run).toMap(), config.runHistoryTopic(), null,
+            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, contract).toMap(), config.runHistoryTopic(), null,
                 RunSummary.KEY_SCHEMA, summary.key(), RunSummary.VALUE_SCHEMA, summary.value());
             if (transactions != null) {
                 transactions.commitTransaction(record);
             }
             log.info(summary.logLine());
             metrics.runSucceeded(summary);
-            baseline = OptionalLong.of(run);
-            resyncFrom = null;
-            resumeAt = null;
+            // The next run is planned in memory: the committed offset may still lag behind this summary.
+            SyncRunner.this.plan = rows == 0 ? new Plan.Initial(run + 1, List.of(), contract.keys(), false)
+                : new Plan.Incremental(run + 1, run, contract.keys());
+            baseRows = rows;
+            stagedRows.put(run, rows);
             lastInputs = inputs;
-            nextRun = run + 1;
             active = null;
             scheduleNext(startedAt);
             return record;

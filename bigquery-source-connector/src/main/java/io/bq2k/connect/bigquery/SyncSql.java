@@ -1,6 +1,7 @@
 package io.bq2k.connect.bigquery;
 
 import java.util.List;
+import java.util.OptionalLong;
 import java.util.stream.Collectors;
 
 /**
@@ -20,6 +21,7 @@ public final class SyncSql {
     public static final String SEQ = PREFIX + "seq";
     public static final String OP = PREFIX + "op";
     private static final String PRESENT = PREFIX + "present";
+    private static final String REEXAMINE = PREFIX + "reexamine";
 
     public static final String OP_ADDED = "C";
     public static final String OP_CHANGED = "U";
@@ -40,8 +42,25 @@ public final class SyncSql {
         return "`" + column + "`";
     }
 
+    /**
+     * The safety-net expiration every staging table is created with: a run's tables become durable
+     * ({@link #makeDurable}) before its first change is emitted, so only tables nothing was published
+     * from (a held or abandoned attempt) can expire.
+     */
     private String options() {
         return "OPTIONS (expiration_timestamp = TIMESTAMP_ADD(CURRENT_TIMESTAMP(), INTERVAL " + expirationHours + " HOUR))";
+    }
+
+    /** Removes the expiration: a table a resume or a later run may need must never expire under it. */
+    public static String makeDurable(TableRef table) {
+        return "ALTER TABLE " + table.quoted() + " SET OPTIONS (expiration_timestamp = NULL)";
+    }
+
+    /** The snapshot of a re-key run: empty, with the columns (and so the old key) of snapshot {@code fromRun}. */
+    public String emptySnapshotLike(long run, long fromRun) {
+        return "CREATE OR REPLACE TABLE " + staging.snapshot(run).quoted() + "\n"
+            + options() + "\n"
+            + "AS SELECT * FROM " + staging.snapshot(fromRun).quoted() + " WHERE FALSE";
     }
 
     /**
@@ -93,6 +112,9 @@ public final class SyncSql {
      * position (bucket, seq) identifies a change deterministically: bucket by a hash of the key
      * (28 bits of its MD5), then row number inside the bucket ordered by operation and key.
      *
+     * A diff that re-examines keys of earlier tables is created durable: it then records what an
+     * earlier attempt may have published, and a later retake needs it.
+     *
      * @param columns the snapshot's columns in order (without the fingerprint)
      */
     public String diff(long run, OldSide oldSide, List<ColumnMapping> columns, int buckets) {
@@ -109,7 +131,7 @@ public final class SyncSql {
         String order = OP + ", " + keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
         return "CREATE OR REPLACE TABLE " + staging.diff(run).quoted() + "\n"
             + "CLUSTER BY " + BUCKET + ", " + SEQ + "\n"
-            + options() + "\n"
+            + (oldSide.reexamine().isEmpty() ? options() + "\n" : "")
             + "AS SELECT " + BUCKET + ", ROW_NUMBER() OVER (PARTITION BY " + BUCKET + " ORDER BY " + order + ") AS " + SEQ + ", * EXCEPT (" + BUCKET + ")\n"
             + "FROM (\n"
             + "  SELECT\n"
@@ -119,7 +141,7 @@ public final class SyncSql {
             + "    IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
             + "    " + projection + "\n"
             + "  FROM " + staging.snapshot(run).quoted() + " AS n\n"
-            + "  FULL OUTER JOIN (\n" + oldSide.sql(this) + "\n  ) AS o\n"
+            + "  FULL OUTER JOIN (\n" + oldSide.sql(this, run) + "\n  ) AS o\n"
             + "  ON " + join + "\n"
             + "  WHERE o." + PRESENT + " IS NULL OR n." + FINGERPRINT + " IS NULL OR o." + FINGERPRINT + " IS NULL OR n." + FINGERPRINT + " != o." + FINGERPRINT + "\n"
             + ")";
@@ -159,36 +181,39 @@ public final class SyncSql {
         return q;
     }
 
-    /** What a snapshot is compared with. Only key and fingerprint columns are read from it. */
-    public sealed interface OldSide {
-        String sql(SyncSql sql);
+    /**
+     * What a snapshot is compared with. Only key (and fingerprint) columns are read from it.
+     *
+     * @param baseline  the snapshot whose fingerprints decide "changed" (empty: none; every key is new)
+     * @param reexamine tables (snapshots or diffs) whose keys get a change whatever their fingerprint:
+     *                  an upsert of the current row, or a tombstone when the key is gone. These are the
+     *                  keys an earlier attempt or run may have published (I8).
+     */
+    public record OldSide(OptionalLong baseline, List<TableRef> reexamine) {
 
-        /** Incremental run: the baseline snapshot; unchanged rows drop out. */
-        record Baseline(long run) implements OldSide {
-            @Override
-            public String sql(SyncSql sql) {
-                return sql.keyColumnsOf(sql.staging.snapshot(run), FINGERPRINT);
-            }
+        public static OldSide incremental(long baseline) {
+            return new OldSide(OptionalLong.of(baseline), List.of());
         }
 
-        /**
-         * Full run: every current row is emitted, and keys of the given retained snapshots that
-         * are gone get a tombstone (so a resync never leaves stale rows behind). With no
-         * snapshot retained, the old side is empty.
-         */
-        record Resync(long run, List<Long> retainedSnapshots) implements OldSide {
-            @Override
-            public String sql(SyncSql sql) {
-                if (retainedSnapshots.isEmpty()) {
-                    return sql.keyColumnsOf(sql.staging.snapshot(run), "CAST(NULL AS BYTES)") + " WHERE FALSE";
-                }
-                String keyList = sql.keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
-                String union = retainedSnapshots.stream()
-                    .map(r -> "SELECT " + keyList + " FROM " + sql.staging.snapshot(r).quoted())
-                    .collect(Collectors.joining("\n    UNION DISTINCT\n    "));
-                return "    SELECT " + keyList + ", CAST(NULL AS BYTES) AS " + FINGERPRINT + ", TRUE AS " + PRESENT
-                    + " FROM (\n    " + union + "\n    )";
+        String sql(SyncSql sql, long run) {
+            String keyList = sql.keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+            if (reexamine.isEmpty()) {
+                return baseline.isPresent() ? sql.keyColumnsOf(sql.staging.snapshot(baseline.getAsLong()), FINGERPRINT)
+                    : sql.keyColumnsOf(sql.staging.snapshot(run), "CAST(NULL AS BYTES)") + " WHERE FALSE";
             }
+            StringBuilder union = new StringBuilder();
+            if (baseline.isPresent()) {
+                union.append("    SELECT ").append(keyList).append(", ").append(FINGERPRINT).append(", FALSE AS ").append(REEXAMINE)
+                    .append(" FROM ").append(sql.staging.snapshot(baseline.getAsLong()).quoted());
+            }
+            for (TableRef t : reexamine) {
+                if (union.length() > 0) {
+                    union.append("\n    UNION ALL\n");
+                }
+                union.append("    SELECT ").append(keyList).append(", CAST(NULL AS BYTES) AS ").append(FINGERPRINT).append(", TRUE AS ").append(REEXAMINE).append(" FROM ").append(t.quoted());
+            }
+            return "    SELECT " + keyList + ", IF(LOGICAL_OR(" + REEXAMINE + "), NULL, MAX(" + FINGERPRINT + ")) AS " + FINGERPRINT
+                + ", TRUE AS " + PRESENT + " FROM (\n" + union + "\n    )\n    GROUP BY " + keyList;
         }
     }
 }

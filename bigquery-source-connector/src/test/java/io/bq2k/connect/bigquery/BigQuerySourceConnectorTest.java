@@ -2,6 +2,7 @@ package io.bq2k.connect.bigquery;
 
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -205,7 +206,7 @@ class BigQuerySourceConnectorTest {
         connector.start(with(SyncConfig.SYNC_NAME, null));
         List<Map<String, String>> tasks = connector.taskConfigs(4);
         assertEquals(1, tasks.size());
-        assertEquals("users_connector", tasks.get(0).get(SyncConfig.SYNC_NAME));
+        assertEquals("users_connector_6bdd13", tasks.get(0).get(SyncConfig.SYNC_NAME));
         assertEquals(BigQuerySourceTask.class, connector.taskClass());
         assertEquals(SyncConfig.CONFIG_DEF, connector.config());
         assertEquals(ExactlyOnceSupport.SUPPORTED, connector.exactlyOnceSupport(valid()));
@@ -213,14 +214,18 @@ class BigQuerySourceConnectorTest {
     }
 
     @Test
-    void withSyncNameSanitizesTheConnectorName() {
-        assertEquals("users_connector", BigQuerySourceConnector.withSyncName(Map.of("name", "users-connector")).get(SyncConfig.SYNC_NAME));
-        assertEquals("_9_a_b", BigQuerySourceConnector.withSyncName(Map.of("name", "9 a.b")).get(SyncConfig.SYNC_NAME));
-        assertEquals("_g_", BigQuerySourceConnector.withSyncName(Map.of("name", "-g-")).get(SyncConfig.SYNC_NAME));
+    void withSyncNameSanitizesTheConnectorNameAndKeepsItUnique() {
+        assertEquals("users", BigQuerySourceConnector.withSyncName(Map.of("name", "users")).get(SyncConfig.SYNC_NAME));
+        assertEquals("users_connector_6bdd13", BigQuerySourceConnector.withSyncName(Map.of("name", "users-connector")).get(SyncConfig.SYNC_NAME));
+        assertEquals("_9_a_b_3ee299", BigQuerySourceConnector.withSyncName(Map.of("name", "9 a.b")).get(SyncConfig.SYNC_NAME));
+        assertEquals("_g__904eb2", BigQuerySourceConnector.withSyncName(Map.of("name", "-g-")).get(SyncConfig.SYNC_NAME));
         assertEquals("sync", BigQuerySourceConnector.withSyncName(Map.of()).get(SyncConfig.SYNC_NAME));
         assertEquals("mine", BigQuerySourceConnector.withSyncName(Map.of("name", "x", SyncConfig.SYNC_NAME, "mine")).get(SyncConfig.SYNC_NAME));
         // "größe" has letters outside [A-Za-z]: they become underscores.
-        assertEquals("gr__e", BigQuerySourceConnector.withSyncName(Map.of("name", "größe")).get(SyncConfig.SYNC_NAME));
+        assertEquals("gr__e_c97def", BigQuerySourceConnector.withSyncName(Map.of("name", "größe")).get(SyncConfig.SYNC_NAME));
+        // Failure 3 of issue 9: two connector names that sanitize alike are two syncs with their own staging tables.
+        assertNotEquals(BigQuerySourceConnector.withSyncName(Map.of("name", "x-h5-1")).get(SyncConfig.SYNC_NAME),
+            BigQuerySourceConnector.withSyncName(Map.of("name", "x.h5.1")).get(SyncConfig.SYNC_NAME));
     }
 
     @Test
@@ -251,7 +256,7 @@ class BigQuerySourceConnectorTest {
     @Test
     void alterOffsetsUsesTheDerivedSyncName() {
         Map<String, String> cfg = with(SyncConfig.SYNC_NAME, null, "name", "users-connector");
-        assertTrue(connector.alterOffsets(cfg, offsets(SyncOffset.partition("users_connector"), Map.of("run", 1, "done", true))));
+        assertTrue(connector.alterOffsets(cfg, offsets(SyncOffset.partition("users_connector_6bdd13"), Map.of("run", 1, "done", true))));
         assertThrows(ConnectException.class,
             () -> connector.alterOffsets(cfg, offsets(SyncOffset.partition("users-connector"), Map.of("run", 1, "done", true))));
     }
@@ -278,7 +283,7 @@ class BigQuerySourceConnectorTest {
         bad.put("\"run\"", Map.of("done", true));
         bad.put("\"seq\"", Map.of("run", 1, "bucket", 0, "seq", -1));
         bad.put("\"done\"", Map.of("run", 1, "done", "yes"));
-        bad.put("only \"run\"", Map.of("run", 1, "done", true, "bucket", 0));
+        bad.put("has no \"bucket\"", Map.of("run", 1, "done", true, "bucket", 0));
         bad.put("\"bucket\"", Map.of("run", 1, "seq", 4));
         for (Map.Entry<String, Map<String, ?>> b : bad.entrySet()) {
             ConnectException e = assertThrows(ConnectException.class, () -> connector.alterOffsets(cfg, offsets(p, b.getValue())));

@@ -6,11 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.junit.jupiter.api.Test;
 
 class SyncOffsetTest {
+
+    private static final RecordContract CONTRACT = new RecordContract("t", List.of("id"), SyncConfig.TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT);
 
     private static Map<String, Object> map(Object... kv) {
         Map<String, Object> m = new HashMap<>();
@@ -26,17 +29,35 @@ class SyncOffsetTest {
 
     @Test
     void roundTripInRun() {
-        SyncOffset o = SyncOffset.inRun(7, 3, 12_345_678_901L);
-        assertEquals(Map.of("run", 7L, "bucket", 3, "seq", 12_345_678_901L), o.toMap());
+        SyncOffset o = SyncOffset.inRun(7, 3, 12_345_678_901L, 6, CONTRACT);
+        assertEquals(Map.of("run", 7L, "bucket", 3, "seq", 12_345_678_901L, "base", 6L, "contract", CONTRACT.fingerprint(), "keys", "id"), o.toMap());
         assertEquals(o, SyncOffset.fromMap(o.toMap()));
     }
 
     @Test
     void roundTripCompleted() {
-        SyncOffset o = SyncOffset.completed(9);
-        assertEquals(Map.of("run", 9L, "done", true), o.toMap());
+        SyncOffset o = SyncOffset.completed(9, CONTRACT);
+        assertEquals(Map.of("run", 9L, "done", true, "contract", CONTRACT.fingerprint(), "keys", "id"), o.toMap());
         assertEquals(o, SyncOffset.fromMap(o.toMap()));
         assertTrue(SyncOffset.fromMap(o.toMap()).done());
+    }
+
+    @Test
+    void roundTripAbandoned() {
+        SyncOffset o = SyncOffset.abandoned(4, 0, CONTRACT);
+        assertEquals(Map.of("run", 4L, "abandoned", true, "base", 0L, "contract", CONTRACT.fingerprint(), "keys", "id"), o.toMap());
+        assertEquals(o, SyncOffset.fromMap(o.toMap()));
+        assertEquals(SyncOffset.Kind.ABANDONED, SyncOffset.fromMap(o.toMap()).kind());
+    }
+
+    @Test
+    void offsetsWithoutContractOrBaseReadAsUnknown() {
+        SyncOffset o = SyncOffset.fromMap(map("run", 3, "bucket", 1, "seq", 2));
+        assertEquals(-1, o.base());
+        assertNull(o.contract());
+        assertNull(o.keys());
+        assertTrue(rejected(map("run", 3, "bucket", 1, "seq", 2, "base", 3)).contains("\"base\" must be below \"run\""));
+        assertTrue(rejected(map("run", 3, "done", true, "abandoned", true)).contains("not both"));
     }
 
     @Test
@@ -46,11 +67,11 @@ class SyncOffsetTest {
 
     @Test
     void integerAndLongNumbersAreAccepted() {
-        SyncOffset expected = SyncOffset.inRun(2, 1, 5);
+        SyncOffset expected = SyncOffset.fromMap(map("run", 2L, "bucket", 1, "seq", 5L));
         assertEquals(expected, SyncOffset.fromMap(map("run", 2, "bucket", 1, "seq", 5)));
         assertEquals(expected, SyncOffset.fromMap(map("run", 2L, "bucket", 1L, "seq", 5L)));
         assertEquals(expected, SyncOffset.fromMap(map("run", (short) 2, "bucket", (byte) 1, "seq", 5)));
-        assertEquals(SyncOffset.completed(4), SyncOffset.fromMap(map("run", 4, "done", true)));
+        assertTrue(SyncOffset.fromMap(map("run", 4, "done", true)).done());
         assertEquals(expected, SyncOffset.fromMap(map("run", 2, "done", false, "bucket", 1, "seq", 5)));
     }
 
@@ -61,7 +82,7 @@ class SyncOffsetTest {
 
     @Test
     void startOfRunPosition() {
-        assertEquals(SyncOffset.inRun(1, 0, 0), SyncOffset.fromMap(map("run", 1, "bucket", 0, "seq", 0)));
+        assertEquals(0, SyncOffset.fromMap(map("run", 1, "bucket", 0, "seq", 0)).seq());
     }
 
     @Test
@@ -102,7 +123,7 @@ class SyncOffsetTest {
     @Test
     void doneWithBucketOrSeq() {
         String msg = rejected(map("run", 1, "done", true, "bucket", 0));
-        assertTrue(msg.contains("\"done\": true has only \"run\""), msg);
+        assertTrue(msg.contains("\"done\": true has no \"bucket\" or \"seq\""), msg);
         assertTrue(rejected(map("run", 1, "done", true, "seq", 3)).contains("\"done\""));
     }
 

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.ByteBuffer;
 import java.util.List;
+import java.util.OptionalLong;
 
 import org.junit.jupiter.api.Test;
 
@@ -130,7 +131,7 @@ class SyncSqlTest {
         String expected = DIFF_HEAD
             + "    SELECT `id`, _bq2k_fp AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_6`"
             + DIFF_TAIL;
-        assertEquals(expected, sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16));
+        assertEquals(expected, sql("id").diff(7, OldSide.incremental(6), COLUMNS, 16));
     }
 
     @Test
@@ -138,24 +139,45 @@ class SyncSqlTest {
         String expected = DIFF_HEAD
             + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_7` WHERE FALSE"
             + DIFF_TAIL;
-        assertEquals(expected, sql("id").diff(7, new OldSide.Resync(7, List.of()), COLUMNS, 16));
+        assertEquals(expected, sql("id").diff(7, new OldSide(OptionalLong.empty(), List.of()), COLUMNS, 16));
     }
 
     @Test
-    void diffResyncWithRetainedSnapshotsTombstonesTheirKeys() {
-        String expected = DIFF_HEAD
-            + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM (\n"
-            + "    SELECT `id` FROM `proj-1.stage.users__snap_5`\n"
-            + "    UNION DISTINCT\n"
-            + "    SELECT `id` FROM `proj-1.stage.users__snap_6`\n"
-            + "    )"
+    void diffReexaminingEarlierTablesForcesTheirKeysAndIsDurable() {
+        String expected = DIFF_HEAD.replace(OPTIONS + "\n", "")
+            + "    SELECT `id`, IF(LOGICAL_OR(_bq2k_reexamine), NULL, MAX(_bq2k_fp)) AS _bq2k_fp, TRUE AS _bq2k_present FROM (\n"
+            + "    SELECT `id`, _bq2k_fp, FALSE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_6`\n"
+            + "    UNION ALL\n"
+            + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__diff_7`\n"
+            + "    )\n"
+            + "    GROUP BY `id`"
             + DIFF_TAIL;
-        assertEquals(expected, sql("id").diff(7, new OldSide.Resync(7, List.of(5L, 6L)), COLUMNS, 16));
+        assertEquals(expected, sql("id").diff(7, new OldSide(OptionalLong.of(6), List.of(STAGING.diff(7))), COLUMNS, 16));
+    }
+
+    @Test
+    void diffResyncWithoutBaselineReexaminesEveryListedTable() {
+        String s = sql("id").diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.snapshot(5), STAGING.diff(6))), COLUMNS, 16);
+        assertTrue(s.contains("    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_5`\n"
+            + "    UNION ALL\n"
+            + "    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__diff_6`\n"), s);
+        assertFalse(s.contains("FALSE AS _bq2k_reexamine"), s);
+    }
+
+    @Test
+    void makeDurableRemovesTheExpiration() {
+        assertEquals("ALTER TABLE `proj-1.stage.users__diff_7` SET OPTIONS (expiration_timestamp = NULL)", SyncSql.makeDurable(STAGING.diff(7)));
+    }
+
+    @Test
+    void emptySnapshotKeepsTheOldColumns() {
+        assertEquals("CREATE OR REPLACE TABLE `proj-1.stage.users__snap_8`\n" + OPTIONS + "\nAS SELECT * FROM `proj-1.stage.users__snap_7` WHERE FALSE",
+            sql("id").emptySnapshotLike(8, 7));
     }
 
     @Test
     void diffOldSideReadsOnlyKeyAndFingerprint() {
-        String s = sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16);
+        String s = sql("id").diff(7, OldSide.incremental(6), COLUMNS, 16);
         String oldSide = s.substring(s.indexOf("FULL OUTER JOIN"), s.indexOf(") AS o"));
         assertFalse(oldSide.contains("name"), oldSide);
         assertFalse(oldSide.contains("payload"), oldSide);
@@ -171,7 +193,7 @@ class SyncSqlTest {
             repeated("tags", StandardSQLTypeName.STRING),
             col("geo", StandardSQLTypeName.GEOGRAPHY, false),
             col("amount", StandardSQLTypeName.BIGNUMERIC, false));
-        String s = sql("select", "größe").diff(9, new OldSide.Baseline(8), cols, 4);
+        String s = sql("select", "größe").diff(9, OldSide.incremental(8), cols, 4);
         assertTrue(s.contains("ORDER BY _bq2k_op, `select`, `größe`) AS _bq2k_seq"), s);
         assertTrue(s.contains("STRUCT(COALESCE(n.`select`, o.`select`) AS `select`, COALESCE(n.`größe`, o.`größe`) AS `größe`)"), s);
         assertTrue(s.contains(", 1, 7)) AS INT64), 4) AS _bq2k_bucket"), s);
@@ -190,19 +212,18 @@ class SyncSqlTest {
     @Test
     void diffResyncCompositeKeys() {
         List<ColumnMapping> cols = List.of(col("a", StandardSQLTypeName.STRING, true), col("b", StandardSQLTypeName.DATE, true));
-        String s = sql("a", "b").diff(4, new OldSide.Resync(4, List.of(2L, 3L)), cols, 1);
-        assertTrue(s.contains("SELECT `a`, `b`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_present FROM (\n"
-            + "    SELECT `a`, `b` FROM `proj-1.stage.users__snap_2`\n"
-            + "    UNION DISTINCT\n"
-            + "    SELECT `a`, `b` FROM `proj-1.stage.users__snap_3`\n"
-            + "    )"), s);
+        String s = sql("a", "b").diff(4, new OldSide(OptionalLong.empty(), List.of(STAGING.snapshot(2), STAGING.snapshot(3))), cols, 1);
+        assertTrue(s.contains("SELECT `a`, `b`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_2`\n"
+            + "    UNION ALL\n"
+            + "    SELECT `a`, `b`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_3`\n"
+            + "    )\n    GROUP BY `a`, `b`"), s);
         assertTrue(s.contains("ON n.`a` = o.`a` AND n.`b` = o.`b`"), s);
     }
 
     @Test
     void diffEmitsKeyColumnsThroughTheirMapping() {
         ColumnMapping amount = col("amount", StandardSQLTypeName.BIGNUMERIC, true);
-        String s = sql("amount").diff(2, new OldSide.Baseline(1), List.of(amount), 16);
+        String s = sql("amount").diff(2, OldSide.incremental(1), List.of(amount), 16);
         assertTrue(s.contains(amount.emitExpression("COALESCE(n.`amount`, o.`amount`)") + " AS `amount`"), s);
     }
 
@@ -259,11 +280,11 @@ class SyncSqlTest {
             SyncSql b = sql("id");
             assertEquals(a.snapshot(7, "SELECT 1 AS id"), b.snapshot(7, "SELECT 1 AS id"));
             assertEquals(a.keyCheck(7), b.keyCheck(7));
-            assertEquals(a.diff(7, new OldSide.Baseline(6), COLUMNS, 16), b.diff(7, new OldSide.Baseline(6), COLUMNS, 16));
-            assertEquals(a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16), a.diff(7, new OldSide.Resync(7, List.of(3L)), COLUMNS, 16));
+            assertEquals(a.diff(7, OldSide.incremental(6), COLUMNS, 16), b.diff(7, OldSide.incremental(6), COLUMNS, 16));
+            assertEquals(a.diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.diff(3))), COLUMNS, 16), a.diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.diff(3))), COLUMNS, 16));
             assertEquals(a.diffStats(7, 1000), b.diffStats(7, 1000));
         }
         assertNotEquals(sql("id").snapshot(7, "SELECT 1"), sql("id").snapshot(8, "SELECT 1"));
-        assertNotEquals(sql("id").diff(7, new OldSide.Baseline(6), COLUMNS, 16), sql("id").diff(7, new OldSide.Baseline(5), COLUMNS, 16));
+        assertNotEquals(sql("id").diff(7, OldSide.incremental(6), COLUMNS, 16), sql("id").diff(7, OldSide.incremental(5), COLUMNS, 16));
     }
 }

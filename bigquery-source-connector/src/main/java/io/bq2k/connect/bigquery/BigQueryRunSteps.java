@@ -1,0 +1,217 @@
+package io.bq2k.connect.bigquery;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.TreeMap;
+
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.FieldList;
+import com.google.cloud.bigquery.FieldValueList;
+import com.google.cloud.bigquery.Schema;
+import com.google.cloud.bigquery.StandardTableDefinition;
+import com.google.cloud.bigquery.Table;
+import com.google.cloud.bigquery.TableId;
+
+/**
+ * The steps of a run in BigQuery — snapshot, check, diff, stats, read — and the housekeeping of
+ * staging tables, with the SQL of {@link SyncSql}. Each step is idempotent (a table named by sync
+ * and run, created or replaced), so a step that failed transiently is simply run again.
+ */
+public final class BigQueryRunSteps implements RunSteps {
+
+    /** Label on every staging table: the owner mark, a hash of the connector name. */
+    static final String OWNER_LABEL = "bq2k_owner";
+
+    private final SyncConfig config;
+    private final String sync;
+    private final BigQueryGateway gateway;
+    private final ChangeReader reader;
+    private final StagingTables staging;
+    private final SyncSql sql;
+
+    public BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader) {
+        this.config = config;
+        this.sync = config.syncName();
+        this.gateway = gateway;
+        this.reader = reader;
+        this.staging = new StagingTables(config.stagingDataset(), sync);
+        this.sql = new SyncSql(staging, config.keyColumns(), config.stagingExpirationHours());
+    }
+
+    @Override
+    public StagingTables staging() {
+        return staging;
+    }
+
+    @Override
+    public void ensureStagingDataset() {
+        gateway.ensureDataset(staging.dataset(), config.createStagingDataset());
+    }
+
+    @Override
+    public List<StagedTable> stagedTables() {
+        List<StagedTable> tables = new ArrayList<>();
+        for (String name : gateway.tableNames(staging.dataset(), staging.prefix())) {
+            OptionalLong snap = staging.snapshotRun(name);
+            OptionalLong diff = staging.diffRun(name);
+            if (snap.isEmpty() && diff.isEmpty()) {
+                continue;
+            }
+            TableRef ref = staging.dataset().table(name);
+            // tables.list does not return labels everywhere: read each table (a sync keeps a handful).
+            Optional<Table> t = gateway.table(ref);
+            if (t.isEmpty()) {
+                continue; // dropped since the listing
+            }
+            Map<String, String> labels = t.get().getLabels();
+            String owner = labels == null ? null : labels.get(OWNER_LABEL);
+            long rows = snap.isPresent() && t.get().getNumRows() != null ? t.get().getNumRows().longValue() : 0;
+            tables.add(new StagedTable(ref, snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
+                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows));
+        }
+        return tables;
+    }
+
+    @Override
+    public long snapshot(long run) {
+        try {
+            long bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
+            markOwned(staging.snapshot(run), run);
+            return bytes;
+        } catch (Retrier.PermanentException e) {
+            throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
+                + ". Fix the query (config '" + (config.query().isEmpty() ? SyncConfig.TABLE : SyncConfig.QUERY) + "'); the next run starts from the same baseline.", e);
+        }
+    }
+
+    @Override
+    public void emptySnapshotLike(long run, long fromRun) {
+        gateway.query("empty snapshot of re-key run " + run, sql.emptySnapshotLike(run, fromRun), labels(run, "snapshot"));
+        markOwned(staging.snapshot(run), run);
+    }
+
+    @Override
+    public Optional<FieldList> snapshotSchema(long run) {
+        return gateway.table(staging.snapshot(run)).map(t -> t.<StandardTableDefinition>getDefinition().getSchema()).map(Schema::getFields);
+    }
+
+    @Override
+    public KeyCheck checkKeys(long run) {
+        FieldValueList row = gateway.query("key check of run " + run, sql.keyCheck(run), labels(run, "check")).rows().iterateAll().iterator().next();
+        return new KeyCheck(longOrZero(row, "row_count"), longOrZero(row, "null_keys"), longOrZero(row, "duplicate_keys"),
+            textOrNull(row, "null_example"), textOrNull(row, "duplicate_example"));
+    }
+
+    private static String textOrNull(FieldValueList row, String column) {
+        return row.get(column).isNull() ? null : row.get(column).getStringValue();
+    }
+
+    private RunFailure oversizeFailure(long run, RecordShape shape, long oversize, int maxRowBytes) {
+        List<ColumnMapping> columns = shape.columns();
+        FieldValueList largest = gateway.query("largest change of run " + run, sql.largestChange(run, columns), labels(run, "stats"))
+            .rows().iterateAll().iterator().next();
+        int widest = 0;
+        for (int i = 1; i < columns.size(); i++) {
+            if (largest.get("c" + i).getLongValue() > largest.get("c" + widest).getLongValue()) {
+                widest = i;
+            }
+        }
+        return new RunFailure(sync, "run " + run + ": " + oversize + " row(s) are larger than " + SyncConfig.RECORD_MAX_BYTES + "=" + maxRowBytes
+            + " bytes as JSON; the largest, key " + largest.get("key").getStringValue() + ", has " + largest.get("row_bytes").getLongValue()
+            + " bytes, " + largest.get("c" + widest).getLongValue() + " of them in column `" + columns.get(widest).name() + "`. Nothing was emitted. "
+            + "Trim or leave out that column in the query, or raise " + SyncConfig.RECORD_MAX_BYTES + " together with the topic's max.message.bytes, "
+            + "the worker's producer.override.max.request.size and the sink's fetch and packet limits (config/README.md); "
+            + "the next run starts from the same baseline.");
+    }
+
+    private static long longOrZero(FieldValueList row, String column) {
+        return row.get(column).isNull() ? 0 : row.get(column).getLongValue();
+    }
+
+    @Override
+    public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
+        long bytes = gateway.query("diff of run " + run, sql.diff(run, oldSide, shape.columns(), config.diffBuckets()), labels(run, "diff")).bytesProcessed();
+        markOwned(staging.diff(run), run);
+        return bytes;
+    }
+
+    /** The bucket count is read from the table itself. */
+    @Override
+    public DiffStats stats(long run, RecordShape shape) {
+        int maxRowBytes = config.recordMaxBytes();
+        List<long[]> rows = new ArrayList<>();
+        int maxBucket = -1;
+        long oversize = 0;
+        for (FieldValueList r : gateway.query("diff stats of run " + run, sql.diffStats(run, maxRowBytes), labels(run, "stats")).rows().iterateAll()) {
+            long[] v = {r.get("bucket").getLongValue(), r.get("changes").getLongValue(), r.get("added").getLongValue(),
+                r.get("changed").getLongValue(), r.get("removed").getLongValue()};
+            rows.add(v);
+            maxBucket = Math.max(maxBucket, (int) v[0]);
+            oversize += r.get("oversize").getLongValue();
+        }
+        if (oversize > 0) {
+            throw oversizeFailure(run, shape, oversize, maxRowBytes);
+        }
+        long[] perBucket = new long[maxBucket + 1];
+        long added = 0;
+        long changed = 0;
+        long removed = 0;
+        for (long[] v : rows) {
+            perBucket[(int) v[0]] = v[1];
+            added += v[2];
+            changed += v[3];
+            removed += v[4];
+        }
+        return new DiffStats(perBucket, added, changed, removed);
+    }
+
+    @Override
+    public void makeDurable(long run) {
+        gateway.query("make run " + run + " durable", SyncSql.makeDurable(staging.snapshot(run)), labels(run, "durable"));
+        gateway.query("make run " + run + " durable", SyncSql.makeDurable(staging.diff(run)), labels(run, "durable"));
+    }
+
+    /** The owner mark: a table carrying another connector's is refused by {@link Planner}. */
+    private void markOwned(TableRef table, long run) {
+        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()),
+            "bq2k staging table of connector '" + config.connectorName() + "' (sync " + sync + ", run " + run + ")");
+    }
+
+    @Override
+    public void drop(TableRef table) {
+        gateway.dropTable(table);
+    }
+
+    @Override
+    public List<RecordShape.Change> read(long run, Chunk chunk, RecordShape shape) {
+        return reader.read(staging.diff(run), chunk, shape);
+    }
+
+    @Override
+    public Map<String, Long> inputsLastModified() {
+        try {
+            List<TableId> refs = gateway.dryRun(config.sourceQuery()).referencedTables();
+            if (refs.isEmpty()) {
+                return null;
+            }
+            Map<String, Long> inputs = new TreeMap<>();
+            for (TableId id : refs) {
+                Table t = gateway.table(id).orElse(null);
+                if (t == null || t.getLastModifiedTime() == null) {
+                    return null;
+                }
+                inputs.put(id.getProject() + "." + id.getDataset() + "." + id.getTable(), t.getLastModifiedTime());
+            }
+            return inputs;
+        } catch (Retrier.PermanentException e) {
+            return null; // the snapshot step reports a broken query with the full message
+        }
+    }
+
+    private Map<String, String> labels(long run, String step) {
+        return Map.of("bq2k_sync", sync.toLowerCase(java.util.Locale.ROOT), "bq2k_run", Long.toString(run), "bq2k_step", step);
+    }
+}

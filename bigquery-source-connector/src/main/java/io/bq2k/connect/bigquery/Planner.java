@@ -1,0 +1,122 @@
+package io.bq2k.connect.bigquery;
+
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Predicate;
+
+/**
+ * Decides the next run of a sync from the committed source offset and the sync's staging tables
+ * (pure: no I/O, so the simulation test drives it through thousands of situations). Never guesses:
+ * when a table the decision needs is gone, it fails the run before anything is emitted.
+ */
+public final class Planner {
+
+    private final String sync;
+    private final StagingTables staging;
+    private final String owner;
+    private final RecordContract contract;
+
+    public Planner(String sync, StagingTables staging, String owner, RecordContract contract) {
+        this.sync = sync;
+        this.staging = staging;
+        this.owner = owner;
+        this.contract = contract;
+    }
+
+    /**
+     * @param committed the committed offset, or null (a new sync, or offsets reset by the operator)
+     * @param staged    every table of this sync's prefix in the staging dataset
+     * @throws RunFailure when another connector owns the tables, or a table the decision needs is gone
+     */
+    public Plan plan(SyncOffset committed, List<StagedTable> staged) {
+        for (StagedTable t : staged) {
+            if (t.owner() != null && !t.owner().equals(owner)) {
+                throw new RunFailure(sync, "staging table " + t.ref() + " is owned by another connector (label bq2k_owner=" + t.owner()
+                    + ", this connector is " + owner + "): two connectors share the staging name '" + sync + "'. Nothing was emitted and "
+                    + "nothing of the other sync was touched. Give this connector its own " + SyncConfig.SYNC_NAME + " (or its own "
+                    + SyncConfig.STAGING_DATASET + ").");
+            }
+        }
+        if (committed == null) {
+            long highest = staged.stream().mapToLong(StagedTable::run).max().orElse(0);
+            return new Plan.Initial(highest + 1, refs(staged, t -> true), contract.keys(), true);
+        }
+        List<String> baseKeys = committed.keys() != null ? committed.keys() : contract.keys();
+        String contractChange = contract.changeFrom(committed.contract());
+        long n = committed.run();
+        switch (committed.kind()) {
+            case DONE -> {
+                return afterBase(n + 1, n, baseKeys, contractChange, staged);
+            }
+            case ABANDONED -> {
+                long base = Math.max(committed.base(), 0);
+                return base > 0 ? afterBase(n, base, baseKeys, contractChange, staged)
+                    : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys, false);
+            }
+            default -> {
+                Optional<StagedTable> snap = find(staged, StagedTable.Kind.SNAPSHOT, n);
+                Optional<StagedTable> diff = find(staged, StagedTable.Kind.DIFF, n);
+                if (snap.isEmpty() || diff.isEmpty()) {
+                    throw lost("run " + n + " was being emitted (committed offset: bucket " + committed.bucket() + ", seq " + committed.seq()
+                        + ") but its " + (diff.isEmpty() ? "diff table " + staging.diff(n).quoted() : "snapshot table " + staging.snapshot(n).quoted())
+                        + " is gone", "the rest of run " + n + " and which keys it already published");
+                }
+                long base = committed.base() >= 0 ? committed.base()
+                    : find(staged, StagedTable.Kind.SNAPSHOT, n - 1).map(StagedTable::run).orElse(0L);
+                if (contractChange == null && baseKeys.equals(contract.keys())) {
+                    return new Plan.Resume(n, base, committed.bucket(), committed.seq(), baseKeys);
+                }
+                // The rest of the run would go out under another contract: take the run again, as a resync.
+                List<TableRef> reexamine = new ArrayList<>();
+                if (base > 0) {
+                    reexamine.add(requireBaseline(staged, base).ref());
+                }
+                reexamine.addAll(refs(staged, t -> t.run() >= n && !(t.isSnapshot() && t.run() == n)));
+                return new Plan.Resync(n, base, reexamine, baseKeys, contractChange != null ? contractChange : "the key columns changed");
+            }
+        }
+    }
+
+    /** Run {@code n} after base run {@code base} was completely handed over. */
+    private Plan afterBase(long n, long base, List<String> baseKeys, String contractChange, List<StagedTable> staged) {
+        StagedTable baseline = requireBaseline(staged, base);
+        // Tables of run n's earlier attempts (and of later runs, after an offset rewind) may hold published keys.
+        List<TableRef> attempts = refs(staged, t -> t.run() >= n && !(t.isSnapshot() && t.run() == n));
+        if (baseline.rows() == 0) {
+            // Nothing published survives the base (an empty result, or a re-key run): no fingerprints to compare.
+            return new Plan.Initial(n, attempts, contract.keys(), false);
+        }
+        if (contractChange != null) {
+            List<TableRef> reexamine = new ArrayList<>();
+            reexamine.add(baseline.ref());
+            reexamine.addAll(attempts);
+            return new Plan.Resync(n, base, reexamine, baseKeys, contractChange);
+        }
+        return attempts.isEmpty() ? new Plan.Incremental(n, base, baseKeys) : new Plan.Retake(n, base, attempts, baseKeys);
+    }
+
+    private StagedTable requireBaseline(List<StagedTable> staged, long base) {
+        return find(staged, StagedTable.Kind.SNAPSHOT, base).orElseThrow(() -> lost("the snapshot of baseline run " + base + " ("
+            + staging.snapshot(base).quoted() + ") is gone", "which keys MySQL and the topic's other consumers hold"));
+    }
+
+    private RunFailure lost(String what, String without) {
+        return new RunFailure(sync, what + " (dropped by someone, or the staging dataset was recreated: tables a run may still need "
+            + "never expire). Without it the connector cannot know " + without + ", so it does not guess. Nothing was emitted; "
+            + "the topic and MySQL keep their last state. Either restore the table with BigQuery time travel "
+            + "(bq cp '<dataset>.<table>@-3600000' <dataset>.<table>, within the dataset's time-travel window) and restart the task; "
+            + "or re-seed: stop the sink, empty the MySQL table, delete and recreate the topic, reset this connector's offsets "
+            + "(DELETE /connectors/<name>/offsets) and resume.");
+    }
+
+    private static Optional<StagedTable> find(List<StagedTable> staged, StagedTable.Kind kind, long run) {
+        return staged.stream().filter(t -> t.kind() == kind && t.run() == run).findFirst();
+    }
+
+    private static List<TableRef> refs(List<StagedTable> staged, Predicate<StagedTable> which) {
+        return staged.stream().filter(which).sorted(Comparator.comparingLong(StagedTable::run).thenComparing(StagedTable::kind))
+            .map(StagedTable::ref).toList();
+    }
+}
