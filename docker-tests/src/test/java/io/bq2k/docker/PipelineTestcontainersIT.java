@@ -260,6 +260,7 @@ class PipelineTestcontainersIT {
         c.put("database.time_zone", "UTC");
         c.put("batch.size", "5000");
         c.put("consumer.override.max.poll.records", "5000");
+        c.put("consumer.override.isolation.level", "read_committed");
         c.put("key.converter", "org.apache.kafka.connect.json.JsonConverter");
         c.put("key.converter.schemas.enable", "true");
         c.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");

@@ -69,8 +69,10 @@ public final class BigQueryRunSteps implements RunSteps {
             Map<String, String> labels = t.get().getLabels();
             String owner = labels == null ? null : labels.get(OWNER_LABEL);
             long rows = snap.isPresent() && t.get().getNumRows() != null ? t.get().getNumRows().longValue() : 0;
+            String abandonedAt = labels == null ? null : labels.get(StagedTable.ABANDONED_LABEL);
+            boolean abandoned = abandonedAt != null && abandonedAt.equals(String.valueOf(t.get().getCreationTime()));
             tables.add(new StagedTable(ref, snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
-                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows));
+                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows, StagedTable.keysOf(t.get().getDescription()), abandoned));
         }
         return tables;
     }
@@ -79,7 +81,7 @@ public final class BigQueryRunSteps implements RunSteps {
     public long snapshot(long run) {
         try {
             long bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
-            markOwned(staging.snapshot(run), run);
+            markOwned(staging.snapshot(run), run, config.keyColumns());
             return bytes;
         } catch (Retrier.PermanentException e) {
             throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
@@ -88,14 +90,14 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     @Override
-    public void emptySnapshotLike(long run, long fromRun) {
-        gateway.query("empty snapshot of re-key run " + run, sql.emptySnapshotLike(run, fromRun), labels(run, "snapshot"));
-        markOwned(staging.snapshot(run), run);
+    public void emptySnapshotLike(long run, TableRef from, List<String> keys) {
+        gateway.query("empty snapshot of re-key run " + run, sql.emptySnapshotLike(run, from), labels(run, "snapshot"));
+        markOwned(staging.snapshot(run), run, keys);
     }
 
     @Override
-    public Optional<FieldList> snapshotSchema(long run) {
-        return gateway.table(staging.snapshot(run)).map(t -> t.<StandardTableDefinition>getDefinition().getSchema()).map(Schema::getFields);
+    public Optional<FieldList> schema(TableRef table) {
+        return gateway.table(table).map(t -> t.<StandardTableDefinition>getDefinition().getSchema()).map(Schema::getFields);
     }
 
     @Override
@@ -134,7 +136,7 @@ public final class BigQueryRunSteps implements RunSteps {
     @Override
     public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
         long bytes = gateway.query("diff of run " + run, sql.diff(run, oldSide, shape.columns(), config.diffBuckets()), labels(run, "diff")).bytesProcessed();
-        markOwned(staging.diff(run), run);
+        markOwned(staging.diff(run), run, shape.keyColumns().stream().map(ColumnMapping::name).toList());
         return bytes;
     }
 
@@ -174,10 +176,21 @@ public final class BigQueryRunSteps implements RunSteps {
         gateway.query("make run " + run + " durable", SyncSql.makeDurable(staging.diff(run)), labels(run, "durable"));
     }
 
-    /** The owner mark: a table carrying another connector's is refused by {@link Planner}. */
-    private void markOwned(TableRef table, long run) {
-        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()),
-            "bq2k staging table of connector '" + config.connectorName() + "' (sync " + sync + ", run " + run + ")");
+    /**
+     * The owner mark (a table carrying another connector's is refused by {@link Planner}) and the key
+     * columns its rows are published under (a later run re-examining it needs them).
+     */
+    private void markOwned(TableRef table, long run, List<String> keys) {
+        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()), StagedTable.describe(config.connectorName(), sync, run, keys));
+    }
+
+    @Override
+    public void markAbandoned(long run) {
+        TableRef diff = staging.diff(run);
+        Table t = gateway.table(diff).orElseThrow(() -> new IllegalStateException("diff table " + diff + " is gone"));
+        Map<String, String> labels = new java.util.HashMap<>(t.getLabels() == null ? Map.of() : t.getLabels());
+        labels.put(StagedTable.ABANDONED_LABEL, String.valueOf(t.getCreationTime()));
+        gateway.label(diff, labels, t.getDescription());
     }
 
     @Override

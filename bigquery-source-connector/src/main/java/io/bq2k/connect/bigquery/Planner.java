@@ -11,7 +11,7 @@ import java.util.function.Predicate;
  * (pure: no I/O, so the simulation test drives it through thousands of situations). Never guesses:
  * when a table the decision needs is gone, it fails the run before anything is emitted.
  */
-public final class Planner {
+public class Planner {
 
     private final String sync;
     private final StagingTables staging;
@@ -65,6 +65,11 @@ public final class Planner {
                 }
                 long base = committed.base() >= 0 ? committed.base()
                     : find(staged, StagedTable.Kind.SNAPSHOT, n - 1).map(StagedTable::run).orElse(0L);
+                if (diff.get().abandoned()) {
+                    // A change was not written and offsets may have been committed past it: take the run again.
+                    return base > 0 ? afterBase(n, base, baseKeys, contractChange, staged)
+                        : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys, false);
+                }
                 if (contractChange == null && baseKeys.equals(contract.keys())) {
                     return new Plan.Resume(n, base, committed.bucket(), committed.seq(), baseKeys);
                 }
@@ -73,7 +78,7 @@ public final class Planner {
                 if (base > 0) {
                     reexamine.add(requireBaseline(staged, base).ref());
                 }
-                reexamine.addAll(refs(staged, t -> t.run() >= n && !(t.isSnapshot() && t.run() == n)));
+                reexamine.addAll(refs(staged, t -> t.run() >= n && !t.isSnapshot()));
                 return new Plan.Resync(n, base, reexamine, baseKeys, contractChange != null ? contractChange : "the key columns changed");
             }
         }
@@ -82,8 +87,9 @@ public final class Planner {
     /** Run {@code n} after base run {@code base} was completely handed over. */
     private Plan afterBase(long n, long base, List<String> baseKeys, String contractChange, List<StagedTable> staged) {
         StagedTable baseline = requireBaseline(staged, base);
-        // Tables of run n's earlier attempts (and of later runs, after an offset rewind) may hold published keys.
-        List<TableRef> attempts = refs(staged, t -> t.run() >= n && !(t.isSnapshot() && t.run() == n));
+        // Diffs of run n's earlier attempts (and of later runs whose summaries were not committed, or after an
+        // offset rewind) hold every key those attempts may have published.
+        List<TableRef> attempts = refs(staged, t -> t.run() >= n && !t.isSnapshot());
         if (baseline.rows() == 0) {
             // Nothing published survives the base (an empty result, or a re-key run): no fingerprints to compare.
             return new Plan.Initial(n, attempts, contract.keys(), false);

@@ -18,17 +18,17 @@ public interface RunSteps {
 
     void ensureStagingDataset();
 
-    /** Every table of this sync's prefix, with owner mark and (snapshots) row count. */
+    /** Every table of this sync's prefix, with owner mark, key columns and (snapshots) row count. */
     List<StagedTable> stagedTables();
 
     /** Step 1: materialize the query result with row fingerprints (safety-net expiration). Returns bytes processed. */
     long snapshot(long run);
 
-    /** The snapshot of a re-key run: no rows, the columns of snapshot {@code fromRun}. */
-    void emptySnapshotLike(long run, long fromRun);
+    /** The snapshot of a re-key run: no rows, the query columns of a snapshot or diff table of the old key. */
+    void emptySnapshotLike(long run, TableRef from, List<String> keys);
 
-    /** Columns of a snapshot (with the fingerprint column), empty when the table is gone. */
-    Optional<FieldList> snapshotSchema(long run);
+    /** Columns of a staging table, empty when the table is gone. */
+    Optional<FieldList> schema(TableRef table);
 
     /** Step 2: NULL and duplicate keys of a snapshot. */
     KeyCheck checkKeys(long run);
@@ -43,6 +43,12 @@ public interface RunSteps {
     void makeDurable(long run);
 
     void drop(TableRef table);
+
+    /**
+     * Marks run {@code run}'s diff as abandoned: a change of it was not written to Kafka, and Connect may
+     * commit offsets past it. Called synchronously from the acknowledgement, before Connect can commit.
+     */
+    void markAbandoned(long run);
 
     /** Step 4: one chunk of the diff, in seq order. */
     List<RecordShape.Change> read(long run, Chunk chunk, RecordShape shape);

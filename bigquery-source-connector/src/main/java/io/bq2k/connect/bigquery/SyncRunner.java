@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -16,7 +17,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
 
 import org.apache.kafka.clients.producer.RecordMetadata;
@@ -56,21 +58,40 @@ public final class SyncRunner implements AutoCloseable {
     private final Map<String, String> partition;
     private final RecordContract contract;
     private final Planner planner;
-    private final ExecutorService prefetcher;
+    private final Sleeper sleeper;
+    private final Executor readExecutor;
+    /** The read thread this runner owns (null when the executor is given). */
+    private final ExecutorService ownExecutor;
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
 
     private Plan plan;
+    /** The offset of the last summary this runner emitted: ahead of the committed offset until Connect flushes it. */
+    private SyncOffset handedOver;
     /** Rows of the snapshot of the plan's base (or, for an initial plan, of the largest re-examined snapshot). */
     private long baseRows;
-    /** Rows of snapshots as listed when planning, for a resume's summary. */
-    private final Map<Long, Long> stagedRows = new HashMap<>();
+    /** The staging tables as listed when planning: rows of snapshots, key columns of every table. */
+    private final Map<TableRef, StagedTable> stagedAtPlan = new HashMap<>();
     private Instant nextRunAt;
     private Map<String, Long> lastInputs;
     /** Read by commitRecord on the producer thread. */
     private volatile ActiveRun active;
 
+    /** How the runner waits (for the schedule, for acknowledgements): real sleeps in a task, simulated time in tests. */
+    public interface Sleeper {
+        void sleep(long ms) throws InterruptedException;
+    }
+
     public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
                       Clock clock, SyncMetrics metrics) {
+        this(config, steps, offsets, transactions, clock, Thread::sleep, null, metrics, null);
+    }
+
+    /**
+     * @param readExecutor runs chunk reads ahead of emission; null: a daemon thread of this runner
+     * @param planner      null: the standard {@link Planner}
+     */
+    SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions, Clock clock,
+               Sleeper sleeper, Executor readExecutor, SyncMetrics metrics, Planner planner) {
         this.config = config;
         this.sync = config.syncName();
         this.steps = steps;
@@ -81,26 +102,25 @@ public final class SyncRunner implements AutoCloseable {
         this.cron = config.scheduleCron().isEmpty() ? null : CronSchedule.parse(config.scheduleCron());
         this.partition = SyncOffset.partition(sync);
         this.contract = RecordContract.of(config);
-        this.planner = new Planner(sync, steps.staging(), config.ownerId(), contract);
-        this.prefetcher = Executors.newSingleThreadExecutor(r -> {
+        this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract);
+        this.sleeper = sleeper;
+        this.ownExecutor = readExecutor == null ? Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "bq2k-" + sync + "-reader");
             t.setDaemon(true);
             return t;
-        });
+        }) : null;
+        this.readExecutor = readExecutor != null ? readExecutor : ownExecutor;
         this.nextRunAt = clock.instant();
     }
 
     /** One step of the state machine; records to hand to Connect, or null. */
     public List<SourceRecord> poll() throws InterruptedException {
         try {
-            if (plan == null) {
-                plan = planFromCommittedState();
-            }
             if (active == null) {
                 Instant now = clock.instant();
                 if (now.isBefore(nextRunAt)) {
                     metrics.phase("waiting");
-                    Thread.sleep(Math.min(1000, Math.max(1, nextRunAt.toEpochMilli() - now.toEpochMilli())));
+                    sleeper.sleep(Math.min(1000, Math.max(1, nextRunAt.toEpochMilli() - now.toEpochMilli())));
                     return null;
                 }
                 active = startRun(now);
@@ -129,11 +149,15 @@ public final class SyncRunner implements AutoCloseable {
         metrics.phase("planning");
         steps.ensureStagingDataset();
         SyncOffset committed = committedOffset();
+        if (handedOver != null && (committed == null || committed.run() < handedOver.run()
+            || (committed.run() == handedOver.run() && !committed.done()))) {
+            committed = handedOver; // the summary is handed over; its offset may not be flushed yet
+        }
         List<StagedTable> staged = steps.stagedTables();
         Plan p = planner.plan(committed, staged);
-        stagedRows.clear();
-        staged.stream().filter(StagedTable::isSnapshot).forEach(t -> stagedRows.put(t.run(), t.rows()));
-        baseRows = p.base() > 0 ? stagedRows.getOrDefault(p.base(), 0L)
+        stagedAtPlan.clear();
+        staged.forEach(t -> stagedAtPlan.put(t.ref(), t));
+        baseRows = p.base() > 0 ? snapshotRows(p.base())
             : staged.stream().filter(StagedTable::isSnapshot).mapToLong(StagedTable::rows).max().orElse(0);
         if (p instanceof Plan.Resync || (p instanceof Plan.Initial && committed != null)) {
             log.warn("Sync '{}': run {} ({}): {}", sync, p.run(), p.mode(), p.why());
@@ -143,7 +167,15 @@ public final class SyncRunner implements AutoCloseable {
         return p;
     }
 
+    private long snapshotRows(long run) {
+        StagedTable t = stagedAtPlan.get(steps.staging().snapshot(run));
+        return t == null ? 0 : t.rows();
+    }
+
     private ActiveRun startRun(Instant now) {
+        if (plan == null) {
+            plan = planFromCommittedState();
+        }
         Map<String, Long> inputs = null;
         if (plan instanceof Plan.Incremental && config.skipUnchangedInputs()) {
             inputs = steps.inputsLastModified();
@@ -208,6 +240,13 @@ public final class SyncRunner implements AutoCloseable {
         if (metadata == null) {
             if (ofActiveRun && run.notWritten == null) {
                 run.notWritten = record;
+                try {
+                    steps.markAbandoned(run.run); // before Connect can commit an offset past this record
+                } catch (RuntimeException e) {
+                    log.error("Sync '{}': could not mark run {} as abandoned in BigQuery ({}); if the task stops before it fails, "
+                        + "restart it with its offsets set to {{\"run\": {}, \"abandoned\": true, \"base\": {}}}", sync, run.run, e.getMessage(),
+                        run.run, run.plan.base());
+                }
             }
             return;
         }
@@ -227,7 +266,9 @@ public final class SyncRunner implements AutoCloseable {
 
     @Override
     public void close() {
-        prefetcher.shutdownNow();
+        if (ownExecutor != null) {
+            ownExecutor.shutdownNow();
+        }
     }
 
     /** One run in progress: preparation progress, then emission position. */
@@ -258,7 +299,7 @@ public final class SyncRunner implements AutoCloseable {
         long alreadyHandedOver;
         Iterator<Chunk> chunks;
         Chunk pending;
-        Future<List<RecordShape.Change>> pendingRead;
+        CompletableFuture<List<RecordShape.Change>> pendingRead;
         volatile SourceRecord notWritten;
         boolean abandonSent;
         volatile boolean abandonAcked;
@@ -280,7 +321,12 @@ public final class SyncRunner implements AutoCloseable {
                 return abandon();
             }
             if (stats == null) {
-                prepare();
+                try {
+                    prepare();
+                } catch (RunFailure e) {
+                    discardFreshAttempt();
+                    throw e;
+                }
             }
             if (pending != null || chunks.hasNext()) {
                 return emitChunk();
@@ -290,7 +336,7 @@ public final class SyncRunner implements AutoCloseable {
             }
             if (acked.get() < emitted) {
                 metrics.phase("awaiting acknowledgements");
-                Thread.sleep(20);
+                sleeper.sleep(20);
                 return null;
             }
             return List.of(finish());
@@ -305,9 +351,17 @@ public final class SyncRunner implements AutoCloseable {
                 snapshotted = true;
             }
             if (shape == null) {
-                shape = shapeOf(run, plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
-                if (!(plan instanceof Plan.Resume) && plan.base() > 0 && baseRows > 0) {
-                    checkKeyUnchanged();
+                RecordShape current = shapeOf(run, plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
+                if (!(plan instanceof Plan.Resume)) {
+                    try {
+                        checkKeyUnchanged(current);
+                    } catch (Retrier.TransientException e) {
+                        snapshotted = false; // a half-done re-key replaced the snapshot: start over from it
+                        throw e;
+                    }
+                }
+                if (shape == null) {
+                    shape = current;
                 }
             }
             if (!checked) {
@@ -338,7 +392,7 @@ public final class SyncRunner implements AutoCloseable {
             if (plan instanceof Plan.Resume r) {
                 bucket = r.bucket();
                 seq = r.seq();
-                rows = stagedRows.getOrDefault(run, 0L);
+                rows = snapshotRows(run);
             } else {
                 if (!rekey) {
                     guardMassDelete(s);
@@ -356,8 +410,23 @@ public final class SyncRunner implements AutoCloseable {
                 alreadyHandedOver > 0 ? ", " + alreadyHandedOver + " already handed over before the restart" : "");
         }
 
+        /**
+         * A run whose id was taken past every staging table failed before emitting: drop its tables, so that
+         * the next attempt gets the same id (a confirmation names it) and nothing of it lingers.
+         */
+        private void discardFreshAttempt() {
+            if (plan instanceof Plan.Initial i && i.freshRunId()) {
+                try {
+                    steps.drop(steps.staging().diff(run));
+                    steps.drop(steps.staging().snapshot(run));
+                } catch (RuntimeException e) {
+                    log.warn("Sync '{}': could not drop the tables of held run {} (they expire): {}", sync, run, e.getMessage());
+                }
+            }
+        }
+
         private RecordShape shapeOf(long snapshotRun, List<String> keys) {
-            FieldList fields = steps.snapshotSchema(snapshotRun)
+            FieldList fields = steps.schema(steps.staging().snapshot(snapshotRun))
                 .orElseThrow(() -> new RunFailure(sync, "snapshot table " + steps.staging().snapshot(snapshotRun) + " is missing"));
             try {
                 return RecordShape.of(fields, keys, config.topic(), config.columnStyle());
@@ -367,39 +436,60 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         /**
-         * Keys of the base and of this run must be the same columns of the same types, or keys cannot be
-         * matched: then the run re-keys (after confirmation), tombstoning every key published under the old key.
+         * Keys published before (the base's, and those of earlier attempts' tables) must be the same columns of
+         * the same types as this run's, or keys cannot be matched: then the run re-keys (after confirmation),
+         * tombstoning every key published under the old key.
          */
-        private void checkKeyUnchanged() {
-            long base = plan.base();
-            FieldList before = steps.snapshotSchema(base).orElseThrow(() -> new RunFailure(sync, "the snapshot of baseline run " + base
-                + " (" + steps.staging().snapshot(base).quoted() + ") vanished during run " + run + ". Nothing was emitted; restart the task."));
-            String oldKey = keySignature(before, plan.baseKeys());
-            String newKey = keySignature(shape);
-            if (oldKey.equals(newKey)) {
+        private void checkKeyUnchanged(RecordShape current) {
+            Set<TableRef> earlier = new LinkedHashSet<>();
+            if (plan.base() > 0 && baseRows > 0) {
+                earlier.add(steps.staging().snapshot(plan.base()));
+            }
+            earlier.addAll(plan.oldSide(steps.staging()).reexamine());
+            Map<String, List<TableRef>> bySignature = new LinkedHashMap<>();
+            Map<String, List<String>> keysBySignature = new HashMap<>();
+            for (TableRef t : earlier) {
+                FieldList fields = steps.schema(t).orElseThrow(() -> new RunFailure(sync, "staging table " + t.quoted()
+                    + " vanished during run " + run + ". Nothing was emitted; restart the task."));
+                StagedTable listed = stagedAtPlan.get(t);
+                List<String> keys = listed != null && listed.keys() != null ? listed.keys() : plan.baseKeys();
+                String signature = keySignature(fields, keys);
+                bySignature.computeIfAbsent(signature, k -> new ArrayList<>()).add(t);
+                keysBySignature.put(signature, keys);
+            }
+            String newKey = keySignature(current);
+            if (bySignature.isEmpty() || bySignature.keySet().equals(Set.of(newKey))) {
                 return;
             }
+            if (bySignature.size() > 1) {
+                throw new RunFailure(sync, "run " + run + ": the keys published so far have more than one definition " + bySignature.keySet()
+                    + " (the key changed back and forth while a run was interrupted), and this run's key is " + newKey + ". "
+                    + "Nothing was emitted. The connector cannot tombstone keys of several definitions in one run: re-seed the sync "
+                    + "(stop the sink, empty the MySQL table, delete and recreate the topic, reset this connector's offsets with "
+                    + "DELETE /connectors/<name>/offsets, drop the staging tables " + steps.staging().prefix() + "*, resume).");
+            }
+            String oldKey = bySignature.keySet().iterator().next();
+            List<TableRef> oldTables = bySignature.get(oldKey);
             if (config.massDeleteAllowRun() != run) {
-                throw new RunFailure(sync, "run " + run + " is held: the key changed from " + oldKey + " (run " + base + ") to " + newKey
+                throw new RunFailure(sync, "run " + run + " is held: the key changed from " + oldKey + " (run " + plan.base() + ") to " + newKey
                     + " (" + SyncConfig.KEY_COLUMNS + " or the query changed); keys cannot be matched across key definitions. Nothing was emitted. "
                     + "Either restore the old key (cast it back in the query, or restore " + SyncConfig.KEY_COLUMNS + "), or confirm a re-key with "
-                    + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + run + ": run " + run + " then tombstones all " + baseRows
-                    + " row(s) under the old key and run " + (run + 1) + " republishes every row under the new key "
-                    + "(the MySQL table is empty in between; migrate its primary key to the new key first).");
+                    + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + run + ": run " + run + " then tombstones every key published under the old key and run "
+                    + (run + 1) + " republishes every row under the new key (the MySQL table is empty in between; migrate its primary key to "
+                    + "the new key first).");
             }
-            log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key of {} published under {}; "
-                + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, baseRows, oldKey, run + 1, newKey);
+            log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key published under {} (tables {}); "
+                + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, oldKey, oldTables, run + 1, newKey);
+            List<String> oldKeys = keysBySignature.get(oldKey);
+            steps.emptySnapshotLike(run, oldTables.get(0), oldKeys);
+            RecordShape old = shapeOf(run, oldKeys);
             rekey = true;
             mode = "rekey";
-            steps.emptySnapshotLike(run, base);
-            published = new RecordContract(config.topic(), plan.baseKeys(), config.temporalPrecision(), config.jsonColumns());
-            shape = shapeOf(run, plan.baseKeys());
-            Set<TableRef> reexamine = new LinkedHashSet<>();
-            reexamine.add(steps.staging().snapshot(base));
-            reexamine.addAll(plan.oldSide(steps.staging()).reexamine());
-            oldSide = new SyncSql.OldSide(OptionalLong.empty(), List.copyOf(reexamine));
+            published = new RecordContract(config.topic(), oldKeys, config.temporalPrecision(), config.jsonColumns());
+            oldSide = new SyncSql.OldSide(OptionalLong.empty(), oldTables);
             checked = true;
             rows = 0;
+            shape = old;
         }
 
         private String keySignature(FieldList fields, List<String> keys) {
@@ -421,11 +511,6 @@ public final class SyncRunner implements AutoCloseable {
                 return;
             }
             if (baseRows > 0 && s.removed() > ratio * baseRows && config.massDeleteAllowRun() != run) {
-                if (plan instanceof Plan.Initial i && i.freshRunId()) {
-                    // Nothing of this attempt was published: drop its tables so the next attempt has the same run id.
-                    steps.drop(steps.staging().diff(run));
-                    steps.drop(steps.staging().snapshot(run));
-                }
                 throw new RunFailure(sync, String.format(java.util.Locale.ROOT,
                     "run %d (%s) is held by the mass-delete guard: it would remove %d of %d rows (%.1f%%), more than %s=%s. Nothing was emitted. "
                         + "An empty or truncated result after an upstream failure looks exactly like this: check the query's inputs. "
@@ -468,9 +553,9 @@ public final class SyncRunner implements AutoCloseable {
             return records;
         }
 
-        private Future<List<RecordShape.Change>> read(Chunk chunk) {
+        private CompletableFuture<List<RecordShape.Change>> read(Chunk chunk) {
             RecordShape s = shape;
-            return prefetcher.submit(() -> steps.read(run, chunk, s));
+            return CompletableFuture.supplyAsync(() -> steps.read(run, chunk, s), readExecutor);
         }
 
         /**
@@ -499,7 +584,7 @@ public final class SyncRunner implements AutoCloseable {
                 return List.of(record);
             }
             if (!abandonCommitted) {
-                Thread.sleep(20);
+                sleeper.sleep(20);
                 return null;
             }
             throw new RunFailure(sync, failure);
@@ -518,11 +603,9 @@ public final class SyncRunner implements AutoCloseable {
             }
             log.info(summary.logLine());
             metrics.runSucceeded(summary);
-            // The next run is planned in memory: the committed offset may still lag behind this summary.
-            SyncRunner.this.plan = rows == 0 ? new Plan.Initial(run + 1, List.of(), contract.keys(), false)
-                : new Plan.Incremental(run + 1, run, contract.keys());
-            baseRows = rows;
-            stagedRows.put(run, rows);
+            // The next run is planned from this summary's offset (and the tables of any later attempts).
+            handedOver = SyncOffset.completed(run, contract);
+            SyncRunner.this.plan = null;
             lastInputs = inputs;
             active = null;
             scheduleNext(startedAt);

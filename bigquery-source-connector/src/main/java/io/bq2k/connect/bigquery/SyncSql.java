@@ -56,11 +56,13 @@ public final class SyncSql {
         return "ALTER TABLE " + table.quoted() + " SET OPTIONS (expiration_timestamp = NULL)";
     }
 
-    /** The snapshot of a re-key run: empty, with the columns (and so the old key) of snapshot {@code fromRun}. */
-    public String emptySnapshotLike(long run, long fromRun) {
+    /** The snapshot of a re-key run: empty, with the columns (and so the old key) of a snapshot or diff table. */
+    public String emptySnapshotLike(long run, TableRef from) {
+        boolean diff = staging.diffRun(from.table()).isPresent();
         return "CREATE OR REPLACE TABLE " + staging.snapshot(run).quoted() + "\n"
             + options() + "\n"
-            + "AS SELECT * FROM " + staging.snapshot(fromRun).quoted() + " WHERE FALSE";
+            + "AS SELECT *" + (diff ? " EXCEPT (" + BUCKET + ", " + SEQ + ", " + OP + ", " + ROW_BYTES + ")" : "")
+            + " FROM " + from.quoted() + " WHERE FALSE";
     }
 
     /**

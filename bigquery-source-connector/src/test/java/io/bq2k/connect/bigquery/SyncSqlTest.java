@@ -172,7 +172,8 @@ class SyncSqlTest {
     @Test
     void emptySnapshotKeepsTheOldColumns() {
         assertEquals("CREATE OR REPLACE TABLE `proj-1.stage.users__snap_8`\n" + OPTIONS + "\nAS SELECT * FROM `proj-1.stage.users__snap_7` WHERE FALSE",
-            sql("id").emptySnapshotLike(8, 7));
+            sql("id").emptySnapshotLike(8, STAGING.snapshot(7)));
+        assertTrue(sql("id").emptySnapshotLike(8, STAGING.diff(7)).contains("SELECT * EXCEPT (_bq2k_bucket, _bq2k_seq, _bq2k_op, _bq2k_bytes) FROM `proj-1.stage.users__diff_7` WHERE FALSE"));
     }
 
     @Test

@@ -1,0 +1,471 @@
+package io.bq2k.connect.bigquery;
+
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Random;
+import java.util.TreeMap;
+
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.FieldList;
+import com.google.cloud.bigquery.StandardSQLTypeName;
+
+/**
+ * An in-memory model of what the connector needs from BigQuery, for the simulation test: one staging
+ * dataset shared by every simulated sync (tables with expiration, owner labels, loss and restore by
+ * "time travel"), each sync's upstream table, and the snapshot/check/diff/stats/read semantics of
+ * {@link SyncSql} in Java. Values are held in BigQuery's text form, so rows reach records through
+ * the same {@link ColumnMapping#fromText} as the REST read path.
+ */
+final class SimBigQuery {
+
+    static final DatasetRef DATASET = new DatasetRef("sim", "stage");
+
+    /** A deterministic clock the test moves; the runner's waits move it too. */
+    static final class SimClock extends Clock {
+        long millis = 1_700_000_000_000L;
+
+        @Override public ZoneOffset getZone() { return ZoneOffset.UTC; }
+        @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+        @Override public Instant instant() { return Instant.ofEpochMilli(millis); }
+        @Override public long millis() { return millis; }
+    }
+
+    /** A table of the staging dataset: schema, rows of text values, expiration and owner. */
+    static final class Table {
+        final FieldList schema;
+        final List<String[]> rows;
+        Long expiresAtMs;
+        String owner;
+        List<String> keys;
+        final long createdAt = ++created;
+        Long abandonedAt;
+
+        Table(FieldList schema, List<String[]> rows, Long expiresAtMs) {
+            this.schema = schema;
+            this.rows = rows;
+            this.expiresAtMs = expiresAtMs;
+        }
+
+        int index(String column) {
+            for (int i = 0; i < schema.size(); i++) {
+                if (schema.get(i).getName().equals(column)) {
+                    return i;
+                }
+            }
+            return -1;
+        }
+    }
+
+    /** One sync's upstream: rows by id, and how its query presents them. */
+    static final class Source {
+        final TreeMap<Long, String[]> rows = new TreeMap<>(); // id -> grp, name, ts, attrs
+        boolean idAsString;
+        boolean duplicateKey;
+        long version;
+        long nextId = 1;
+
+        FieldList schema() {
+            return FieldList.of(Field.of("id", idAsString ? StandardSQLTypeName.STRING : StandardSQLTypeName.INT64),
+                Field.of("grp", StandardSQLTypeName.STRING), Field.of("name", StandardSQLTypeName.STRING),
+                Field.of("ts", StandardSQLTypeName.TIMESTAMP), Field.of("attrs", StandardSQLTypeName.JSON));
+        }
+
+        /** The query result: id, grp, name, ts, attrs. */
+        List<String[]> result() {
+            List<String[]> out = new ArrayList<>();
+            rows.forEach((id, r) -> out.add(new String[] {Long.toString(id), r[0], r[1], r[2], r[3]}));
+            if (duplicateKey && !out.isEmpty()) {
+                out.add(out.get(0).clone());
+            }
+            return out;
+        }
+
+        void put(long id, Random random, long epoch) {
+            rows.put(id, new String[] {"g" + (id % 3), random.nextInt(5) == 0 ? null : "n" + id + "-" + epoch,
+                Long.toString(1_700_000_000_000_000L + id * 1_000_003L + epoch * 7 + random.nextInt(999)), "{\"e\":" + epoch + "}"});
+            version++;
+        }
+
+        void insert(int n, Random random) {
+            for (int i = 0; i < n; i++) {
+                put(nextId++, random, 0);
+            }
+        }
+    }
+
+    static long created;
+    final SimClock clock = new SimClock();
+    final Map<String, Table> tables = new TreeMap<>();
+    /** Dropped tables by name, for the operator's "restore with time travel". */
+    final Map<String, Table> dropped = new HashMap<>();
+    final Map<String, Source> sources = new HashMap<>();
+    /** The upstream version each run's snapshot was taken at, per sync prefix and run. */
+    final Map<String, Long> snapshotVersion = new HashMap<>();
+    final Random faults;
+    double transientErrorRate;
+
+    SimBigQuery(long seed) {
+        this.faults = new Random(seed * 31 + 7);
+    }
+
+    Source source(String name) {
+        return sources.computeIfAbsent(name, n -> new Source());
+    }
+
+    void expire() {
+        tables.values().removeIf(t -> t.expiresAtMs != null && t.expiresAtMs <= clock.millis);
+    }
+
+    void drop(String name) {
+        Table t = tables.remove(name);
+        if (t != null) {
+            dropped.put(name, t);
+        }
+    }
+
+    /** Restores every dropped table that is still missing (BigQuery's time travel, in the operator's hands). */
+    int restoreDropped() {
+        int n = 0;
+        for (Map.Entry<String, Table> e : dropped.entrySet()) {
+            if (!tables.containsKey(e.getKey())) {
+                tables.put(e.getKey(), e.getValue());
+                n++;
+            }
+        }
+        dropped.clear();
+        return n;
+    }
+
+    /** {@link RunSteps} of one sync against this model. */
+    RunSteps steps(SyncConfig config, String sourceName) {
+        return new Steps(config, source(sourceName));
+    }
+
+    private final class Steps implements RunSteps {
+        final SyncConfig config;
+        final Source source;
+        final StagingTables staging;
+
+        Steps(SyncConfig config, Source source) {
+            this.config = config;
+            this.source = source;
+            this.staging = new StagingTables(DATASET, config.syncName());
+        }
+
+        private void call(String what) {
+            expire();
+            if (transientErrorRate > 0 && faults.nextDouble() < transientErrorRate) {
+                throw new Retrier.TransientException(what + " failed with a simulated 503", null);
+            }
+        }
+
+        private Table require(TableRef ref) {
+            Table t = tables.get(ref.table());
+            if (t == null) {
+                throw new Retrier.PermanentException("Not found: Table " + ref, null);
+            }
+            return t;
+        }
+
+        private Long expiry() {
+            return clock.millis + config.stagingExpirationHours() * 3_600_000L;
+        }
+
+        @Override
+        public StagingTables staging() {
+            return staging;
+        }
+
+        @Override
+        public void ensureStagingDataset() {
+            call("check dataset");
+        }
+
+        @Override
+        public List<StagedTable> stagedTables() {
+            call("list tables");
+            List<StagedTable> out = new ArrayList<>();
+            tables.forEach((name, t) -> {
+                OptionalLong snap = staging.snapshotRun(name);
+                OptionalLong diff = staging.diffRun(name);
+                if (snap.isPresent() || diff.isPresent()) {
+                    out.add(new StagedTable(DATASET.table(name), snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
+                        snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), t.owner, snap.isPresent() ? t.rows.size() : 0, t.keys,
+                        t.abandonedAt != null && t.abandonedAt == t.createdAt));
+                }
+            });
+            return out;
+        }
+
+        @Override
+        public long snapshot(long run) {
+            call("snapshot");
+            List<String[]> rows = new ArrayList<>();
+            for (String[] r : source.result()) {
+                String[] withFp = java.util.Arrays.copyOf(r, r.length + 1);
+                withFp[r.length] = md5(String.join("\u0001", java.util.Arrays.stream(r).map(v -> v == null ? "\u0000" : v).toList()));
+                rows.add(withFp);
+            }
+            List<Field> fields = new ArrayList<>(source.schema());
+            fields.add(Field.of(SyncSql.FINGERPRINT, StandardSQLTypeName.BYTES));
+            Table t = new Table(FieldList.of(fields), rows, expiry());
+            t.owner = config.ownerId();
+            t.keys = config.keyColumns();
+            tables.put(staging.snapshot(run).table(), t);
+            snapshotVersion.put(staging.prefix() + run, source.version);
+            return 0;
+        }
+
+        @Override
+        public void emptySnapshotLike(long run, TableRef fromRef, List<String> keys) {
+            call("empty snapshot");
+            Table from = require(fromRef);
+            boolean diff = staging.diffRun(fromRef.table()).isPresent();
+            FieldList schema = diff ? FieldList.of(from.schema.subList(ChangeReader.LEADING_COLUMNS, from.schema.size())) : from.schema;
+            Table t = new Table(schema, new ArrayList<>(), expiry());
+            t.owner = config.ownerId();
+            t.keys = keys;
+            tables.put(staging.snapshot(run).table(), t);
+            snapshotVersion.put(staging.prefix() + run, -1L);
+        }
+
+        @Override
+        public Optional<FieldList> schema(TableRef table) {
+            call("get table");
+            return Optional.ofNullable(tables.get(table.table())).map(t -> t.schema);
+        }
+
+        @Override
+        public KeyCheck checkKeys(long run) {
+            call("key check");
+            Table t = require(staging.snapshot(run));
+            int[] keys = config.keyColumns().stream().mapToInt(t::index).toArray();
+            Map<String, Integer> counts = new TreeMap<>();
+            long nulls = 0;
+            String nullExample = null;
+            for (String[] r : t.rows) {
+                String k = keyText(r, keys);
+                if (java.util.Arrays.stream(keys).anyMatch(i -> r[i] == null)) {
+                    nulls++;
+                    nullExample = nullExample == null ? k : nullExample;
+                }
+                counts.merge(k, 1, Integer::sum);
+            }
+            String dupExample = counts.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).findFirst().orElse(null);
+            return new KeyCheck(t.rows.size(), nulls, counts.values().stream().filter(c -> c > 1).count(), nullExample, dupExample);
+        }
+
+        @Override
+        public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
+            call("diff");
+            Table n = require(staging.snapshot(run));
+            List<String> keyNames = shape.keyColumns().stream().map(ColumnMapping::name).toList();
+            int[] nKeys = indexes(n, keyNames);
+            // The old side: key -> fingerprint (null: re-examine whatever the fingerprint).
+            Map<String, String[]> oldKeys = new LinkedHashMap<>();
+            Map<String, String> oldFp = new HashMap<>();
+            if (oldSide.baseline().isPresent()) {
+                Table b = require(staging.snapshot(oldSide.baseline().getAsLong()));
+                int[] bKeys = indexes(b, keyNames);
+                sameKeyTypes(n, nKeys, b, bKeys);
+                int fp = b.index(SyncSql.FINGERPRINT);
+                for (String[] r : b.rows) {
+                    String k = keyText(r, bKeys);
+                    oldKeys.putIfAbsent(k, pick(r, bKeys));
+                    oldFp.put(k, r[fp]);
+                }
+            }
+            for (TableRef ref : oldSide.reexamine()) {
+                Table x = require(ref);
+                int[] xKeys = indexes(x, keyNames);
+                sameKeyTypes(n, nKeys, x, xKeys);
+                for (String[] r : x.rows) {
+                    String k = keyText(r, xKeys);
+                    oldKeys.putIfAbsent(k, pick(r, xKeys));
+                    oldFp.put(k, null);
+                }
+            }
+            int nFp = n.index(SyncSql.FINGERPRINT);
+            List<String> columns = shape.columns().stream().map(ColumnMapping::name).toList();
+            int[] nCols = indexes(n, columns);
+            List<Object[]> changes = new ArrayList<>(); // bucket, op, key text, values
+            Map<String, Boolean> seen = new HashMap<>();
+            for (String[] r : n.rows) {
+                String k = keyText(r, nKeys);
+                seen.put(k, true);
+                String op;
+                if (!oldKeys.containsKey(k)) {
+                    op = SyncSql.OP_ADDED;
+                } else if (oldFp.get(k) == null || !oldFp.get(k).equals(r[nFp])) {
+                    op = SyncSql.OP_CHANGED;
+                } else {
+                    continue;
+                }
+                changes.add(new Object[] {bucket(k, config.diffBuckets()), op, k, pick(r, nCols)});
+            }
+            for (Map.Entry<String, String[]> e : oldKeys.entrySet()) {
+                if (!seen.containsKey(e.getKey())) {
+                    String[] values = new String[columns.size()];
+                    for (int i = 0; i < keyNames.size(); i++) {
+                        values[columns.indexOf(keyNames.get(i))] = e.getValue()[i];
+                    }
+                    changes.add(new Object[] {bucket(e.getKey(), config.diffBuckets()), SyncSql.OP_REMOVED, e.getKey(), values});
+                }
+            }
+            // ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY op, key)
+            changes.sort(Comparator.<Object[]>comparingInt(c -> (Integer) c[0]).thenComparing(c -> (String) c[1]).thenComparing(c -> (String) c[2]));
+            List<String[]> rows = new ArrayList<>();
+            int bucket = -1;
+            long seq = 0;
+            for (Object[] c : changes) {
+                seq = (Integer) c[0] == bucket ? seq + 1 : 1;
+                bucket = (Integer) c[0];
+                String[] values = (String[]) c[3];
+                String[] row = new String[ChangeReader.LEADING_COLUMNS + values.length];
+                row[0] = Integer.toString(bucket);
+                row[1] = Long.toString(seq);
+                row[2] = (String) c[1];
+                row[3] = "0";
+                System.arraycopy(values, 0, row, ChangeReader.LEADING_COLUMNS, values.length);
+                rows.add(row);
+            }
+            List<Field> fields = new ArrayList<>(List.of(Field.of(SyncSql.BUCKET, StandardSQLTypeName.INT64),
+                Field.of(SyncSql.SEQ, StandardSQLTypeName.INT64), Field.of(SyncSql.OP, StandardSQLTypeName.STRING),
+                Field.of("_bq2k_bytes", StandardSQLTypeName.INT64)));
+            shape.columns().forEach(c -> fields.add(n.schema.get(n.index(c.name()))));
+            Table d = new Table(FieldList.of(fields), rows, oldSide.reexamine().isEmpty() ? expiry() : null);
+            d.owner = config.ownerId();
+            d.keys = keyNames;
+            tables.put(staging.diff(run).table(), d);
+            return 0;
+        }
+
+        @Override
+        public DiffStats stats(long run, RecordShape shape) {
+            call("diff stats");
+            Table d = require(staging.diff(run));
+            long[] perBucket = new long[0];
+            long added = 0;
+            long changed = 0;
+            long removed = 0;
+            for (String[] r : d.rows) {
+                int b = Integer.parseInt(r[0]);
+                if (b >= perBucket.length) {
+                    perBucket = java.util.Arrays.copyOf(perBucket, b + 1);
+                }
+                perBucket[b]++;
+                switch (r[2]) {
+                    case SyncSql.OP_ADDED -> added++;
+                    case SyncSql.OP_CHANGED -> changed++;
+                    default -> removed++;
+                }
+            }
+            return new DiffStats(perBucket, added, changed, removed);
+        }
+
+        @Override
+        public void makeDurable(long run) {
+            call("make durable");
+            require(staging.snapshot(run)).expiresAtMs = null;
+            require(staging.diff(run)).expiresAtMs = null;
+        }
+
+        @Override
+        public void markAbandoned(long run) {
+            Table d = require(staging.diff(run)); // no injected failure: see the closing note of issue 9
+            d.abandonedAt = d.createdAt;
+        }
+
+        @Override
+        public void drop(TableRef table) {
+            call("drop table");
+            tables.remove(table.table());
+        }
+
+        @Override
+        public List<RecordShape.Change> read(long run, Chunk chunk, RecordShape shape) {
+            call("read");
+            Table d = require(staging.diff(run));
+            List<ColumnMapping> columns = shape.columns();
+            List<RecordShape.Change> out = new ArrayList<>();
+            for (String[] r : d.rows) {
+                long seq = Long.parseLong(r[1]);
+                if (Integer.parseInt(r[0]) == chunk.bucket() && seq >= chunk.firstSeq() && seq <= chunk.lastSeq()) {
+                    Object[] values = new Object[columns.size()];
+                    for (int i = 0; i < values.length; i++) {
+                        values[i] = columns.get(i).fromText(r[ChangeReader.LEADING_COLUMNS + i]);
+                    }
+                    out.add(shape.change(seq, r[2], values));
+                }
+            }
+            return out;
+        }
+
+        @Override
+        public Map<String, Long> inputsLastModified() {
+            return null;
+        }
+
+        /** BigQuery refuses to join keys of different types. */
+        private void sameKeyTypes(Table n, int[] nKeys, Table o, int[] oKeys) {
+            for (int i = 0; i < nKeys.length; i++) {
+                if (n.schema.get(nKeys[i]).getType() != o.schema.get(oKeys[i]).getType()) {
+                    throw new Retrier.PermanentException("No matching signature for operator = for argument types: "
+                        + n.schema.get(nKeys[i]).getType() + ", " + o.schema.get(oKeys[i]).getType(), null);
+                }
+            }
+        }
+
+        private int[] indexes(Table t, List<String> names) {
+            int[] idx = new int[names.size()];
+            for (int i = 0; i < idx.length; i++) {
+                idx[i] = t.index(names.get(i));
+                if (idx[i] < 0) {
+                    throw new Retrier.PermanentException("Unrecognized name: " + names.get(i), null);
+                }
+            }
+            return idx;
+        }
+    }
+
+    private static String[] pick(String[] row, int[] idx) {
+        String[] out = new String[idx.length];
+        for (int i = 0; i < idx.length; i++) {
+            out[i] = row[idx[i]];
+        }
+        return out;
+    }
+
+    private static String keyText(String[] row, int[] keys) {
+        StringBuilder b = new StringBuilder();
+        for (int k : keys) {
+            b.append(row[k]).append('\u0001');
+        }
+        return b.toString();
+    }
+
+    private static int bucket(String key, int buckets) {
+        return Math.floorMod(md5(key).hashCode(), buckets);
+    }
+
+    static String md5(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(s.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}
