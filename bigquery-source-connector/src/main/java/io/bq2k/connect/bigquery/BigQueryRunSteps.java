@@ -72,7 +72,8 @@ public final class BigQueryRunSteps implements RunSteps {
             String abandonedAt = labels == null ? null : labels.get(StagedTable.ABANDONED_LABEL);
             boolean abandoned = abandonedAt != null && abandonedAt.equals(String.valueOf(t.get().getCreationTime()));
             tables.add(new StagedTable(ref, snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
-                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows, StagedTable.keysOf(t.get().getDescription()), abandoned));
+                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows, StagedTable.keysOf(t.get().getDescription()), abandoned,
+                t.get().getCreationTime() == null ? 0 : t.get().getCreationTime()));
         }
         return tables;
     }
@@ -182,6 +183,12 @@ public final class BigQueryRunSteps implements RunSteps {
      */
     private void markOwned(TableRef table, long run, List<String> keys) {
         gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()), StagedTable.describe(config.connectorName(), sync, run, keys));
+    }
+
+    @Override
+    public long created(TableRef table) {
+        Table t = gateway.table(table).orElseThrow(() -> new Retrier.PermanentException("Not found: Table " + table, null));
+        return t.getCreationTime() == null ? 0 : t.getCreationTime();
     }
 
     @Override

@@ -30,13 +30,8 @@ public sealed interface Plan {
     /** The old side of the diff (not used by {@link Resume}). */
     SyncSql.OldSide oldSide(StagingTables staging);
 
-    /**
-     * No baseline: every current row is published; keys of the listed tables are tombstoned when gone.
-     *
-     * @param freshRunId the run id was taken past every staging table (no committed offset): an attempt
-     *                   held before emitting drops its tables, so the next attempt gets the same id
-     */
-    record Initial(long run, List<TableRef> reexamine, List<String> baseKeys, boolean freshRunId) implements Plan {
+    /** No baseline: every current row is published; keys of the listed tables are tombstoned when gone. */
+    record Initial(long run, List<TableRef> reexamine, List<String> baseKeys) implements Plan {
         public long base() { return 0; }
         public String mode() { return reexamine.isEmpty() ? "initial" : "resync"; }
         public String why() {

@@ -41,66 +41,72 @@ public class Planner {
         }
         if (committed == null) {
             long highest = staged.stream().mapToLong(StagedTable::run).max().orElse(0);
-            return new Plan.Initial(highest + 1, refs(staged, t -> true), contract.keys(), true);
+            return new Plan.Initial(highest + 1, refs(staged, t -> true), contract.keys());
         }
         List<String> baseKeys = committed.keys() != null ? committed.keys() : contract.keys();
         String contractChange = contract.changeFrom(committed.contract());
         long n = committed.run();
         switch (committed.kind()) {
             case DONE -> {
-                return afterBase(n + 1, n, baseKeys, contractChange, staged);
+                return afterBase(n + 1, n + 1, n, baseKeys, contractChange, staged);
             }
             case ABANDONED -> {
+                // No committed offset points into run n's tables, so the retake may re-create them under the same id.
+                if (find(staged, StagedTable.Kind.DIFF, n).isEmpty()) {
+                    throw lost("run " + n + " was abandoned after publishing part of it, but its diff table " + staging.diff(n).quoted()
+                        + " is gone", "which keys it published");
+                }
                 long base = Math.max(committed.base(), 0);
-                return base > 0 ? afterBase(n, base, baseKeys, contractChange, staged)
-                    : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys, false);
+                return base > 0 ? afterBase(n, n, base, baseKeys, contractChange, staged)
+                    : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys);
             }
             default -> {
                 Optional<StagedTable> snap = find(staged, StagedTable.Kind.SNAPSHOT, n);
                 Optional<StagedTable> diff = find(staged, StagedTable.Kind.DIFF, n);
-                if (snap.isEmpty() || diff.isEmpty()) {
+                if (diff.isEmpty()) {
                     throw lost("run " + n + " was being emitted (committed offset: bucket " + committed.bucket() + ", seq " + committed.seq()
-                        + ") but its " + (diff.isEmpty() ? "diff table " + staging.diff(n).quoted() : "snapshot table " + staging.snapshot(n).quoted())
-                        + " is gone", "the rest of run " + n + " and which keys it already published");
+                        + ") but its diff table " + staging.diff(n).quoted() + " is gone", "the rest of run " + n + " and which keys it already published");
                 }
                 long base = committed.base() >= 0 ? committed.base()
                     : find(staged, StagedTable.Kind.SNAPSHOT, n - 1).map(StagedTable::run).orElse(0L);
-                if (diff.get().abandoned()) {
-                    // A change was not written and offsets may have been committed past it: take the run again.
-                    return base > 0 ? afterBase(n, base, baseKeys, contractChange, staged)
-                        : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys, false);
-                }
-                if (contractChange == null && baseKeys.equals(contract.keys())) {
+                boolean otherDiff = committed.diff() >= 0 && committed.diff() != diff.get().created();
+                if (!diff.get().abandoned() && !otherDiff && snap.isPresent() && contractChange == null) {
+                    // Under the key it started with, even if key.columns changed since: the next run re-keys.
                     return new Plan.Resume(n, base, committed.bucket(), committed.seq(), baseKeys);
                 }
-                // The rest of the run would go out under another contract: take the run again, as a resync.
-                List<TableRef> reexamine = new ArrayList<>();
-                if (base > 0) {
-                    reexamine.add(requireBaseline(staged, base).ref());
-                }
-                reexamine.addAll(refs(staged, t -> t.run() >= n && !t.isSnapshot()));
-                return new Plan.Resync(n, base, reexamine, baseKeys, contractChange != null ? contractChange : "the key columns changed");
+                // Not resumable: a change was not written (offsets may be committed past it), the diff the position
+                // points into was re-created, the snapshot that becomes the baseline is gone, or the rest would go out
+                // under another contract. Take the run again under a new id, so that the committed position keeps
+                // pointing into the tables it was taken from; every key of run n's diff is re-examined.
+                long fresh = staged.stream().mapToLong(StagedTable::run).max().orElse(n) + 1;
+                return base > 0 ? afterBase(fresh, n, base, baseKeys, contractChange, staged)
+                    : new Plan.Initial(fresh, refs(staged, t -> t.run() >= n && !t.isSnapshot()), baseKeys);
             }
         }
     }
 
-    /** Run {@code n} after base run {@code base} was completely handed over. */
-    private Plan afterBase(long n, long base, List<String> baseKeys, String contractChange, List<StagedTable> staged) {
+    /**
+     * Run {@code run} after base run {@code base} was completely handed over; diffs from run {@code attemptsFrom}
+     * on belong to attempts that may have published part of their changes.
+     */
+    private Plan afterBase(long run, long attemptsFrom, long base, List<String> baseKeys, String contractChange, List<StagedTable> staged) {
         StagedTable baseline = requireBaseline(staged, base);
-        // Diffs of run n's earlier attempts (and of later runs whose summaries were not committed, or after an
-        // offset rewind) hold every key those attempts may have published.
-        List<TableRef> attempts = refs(staged, t -> t.run() >= n && !t.isSnapshot());
+        // Diffs of earlier attempts (and of later runs whose summaries were not committed, or after an offset
+        // rewind) hold every key those attempts may have published. A diff older than the base's own diff was
+        // there when the base was planned: the base re-examined its keys, so it is settled.
+        long settledBefore = find(staged, StagedTable.Kind.DIFF, base).map(StagedTable::created).orElse(0L);
+        List<TableRef> attempts = refs(staged, t -> t.run() >= attemptsFrom && !t.isSnapshot() && t.created() > settledBefore);
         if (baseline.rows() == 0) {
             // Nothing published survives the base (an empty result, or a re-key run): no fingerprints to compare.
-            return new Plan.Initial(n, attempts, contract.keys(), false);
+            return new Plan.Initial(run, attempts, contract.keys());
         }
         if (contractChange != null) {
             List<TableRef> reexamine = new ArrayList<>();
             reexamine.add(baseline.ref());
             reexamine.addAll(attempts);
-            return new Plan.Resync(n, base, reexamine, baseKeys, contractChange);
+            return new Plan.Resync(run, base, reexamine, baseKeys, contractChange);
         }
-        return attempts.isEmpty() ? new Plan.Incremental(n, base, baseKeys) : new Plan.Retake(n, base, attempts, baseKeys);
+        return attempts.isEmpty() ? new Plan.Incremental(run, base, baseKeys) : new Plan.Retake(run, base, attempts, baseKeys);
     }
 
     private StagedTable requireBaseline(List<StagedTable> staged, long base) {

@@ -44,6 +44,9 @@ public interface RunSteps {
 
     void drop(TableRef table);
 
+    /** Creation time of a table (ms), which identifies this version of it. */
+    long created(TableRef table);
+
     /**
      * Marks run {@code run}'s diff as abandoned: a change of it was not written to Kafka, and Connect may
      * commit offsets past it. Called synchronously from the acknowledgement, before Connect can commit.

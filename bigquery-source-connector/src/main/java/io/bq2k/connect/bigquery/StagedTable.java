@@ -10,8 +10,10 @@ import java.util.List;
  * @param keys  the key columns its rows were (or would be) published under, or null when not recorded
  * @param abandoned a diff whose emission was abandoned (a change of it was not written to Kafka):
  *                  whatever offset was committed since, the run must be retaken
+ * @param created   creation time (ms): identifies this version of the table (a retake re-creates a diff)
  */
-public record StagedTable(TableRef ref, Kind kind, long run, String owner, long rows, List<String> keys, boolean abandoned) {
+public record StagedTable(TableRef ref, Kind kind, long run, String owner, long rows, List<String> keys, boolean abandoned,
+                          long created) {
 
     /** Label on a diff whose emission was abandoned; its value is the table's creation time, so a re-created diff is unmarked. */
     static final String ABANDONED_LABEL = "bq2k_abandoned";

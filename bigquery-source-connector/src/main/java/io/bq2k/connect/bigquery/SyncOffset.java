@@ -20,9 +20,11 @@ import java.util.Map;
  * </ul>
  * Each also carries the record contract it was published under ({@code contract}: topic and value
  * representation; {@code keys}: the key columns), so a changed contract is noticed after a restart.
- * Offsets written before these fields existed read as "same contract" and base "unknown" (-1).
+ * An in-run offset also names the version of the diff it points into ({@code diff}: the table's creation
+ * time): a retake re-creates the diff, and a position in the old one means nothing in the new one.
+ * Offsets written before these fields existed read as "same contract", base and diff "unknown" (-1).
  */
-public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, String contract, List<String> keys) {
+public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, String contract, List<String> keys, long diff) {
 
     public enum Kind { IN_RUN, DONE, ABANDONED }
 
@@ -35,17 +37,19 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
     static final String BASE = "base";
     static final String CONTRACT = "contract";
     static final String KEYS = "keys";
+    static final String DIFF = "diff";
 
-    public static SyncOffset inRun(long run, int bucket, long seq, long base, RecordContract contract) {
-        return new SyncOffset(run, Kind.IN_RUN, bucket, seq, base, contract.fingerprint(), contract.keys());
+    /** @param diff the creation time of the diff table being read: a position means nothing in another version of it */
+    public static SyncOffset inRun(long run, int bucket, long seq, long base, RecordContract contract, long diff) {
+        return new SyncOffset(run, Kind.IN_RUN, bucket, seq, base, contract.fingerprint(), contract.keys(), diff);
     }
 
     public static SyncOffset completed(long run, RecordContract contract) {
-        return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract.fingerprint(), contract.keys());
+        return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract.fingerprint(), contract.keys(), -1);
     }
 
     public static SyncOffset abandoned(long run, long base, RecordContract contract) {
-        return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract.fingerprint(), contract.keys());
+        return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract.fingerprint(), contract.keys(), -1);
     }
 
     public boolean done() {
@@ -69,6 +73,9 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
                 m.put(BUCKET, bucket);
                 m.put(SEQ, seq);
                 m.put(BASE, base);
+                if (diff >= 0) {
+                    m.put(DIFF, diff);
+                }
             }
         }
         if (contract != null) {
@@ -105,16 +112,17 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
             throw new IllegalArgumentException("\"base\" must be below \"run\", got " + base);
         }
         if (done) {
-            return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract, keys);
+            return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract, keys, -1);
         }
         if (abandoned) {
-            return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract, keys);
+            return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract, keys, -1);
         }
         long bucket = number(m, BUCKET, 0);
         if (bucket > Integer.MAX_VALUE) {
             throw new IllegalArgumentException("\"bucket\" is too large: " + bucket);
         }
-        return new SyncOffset(run, Kind.IN_RUN, (int) bucket, number(m, SEQ, 0), base, contract, keys);
+        return new SyncOffset(run, Kind.IN_RUN, (int) bucket, number(m, SEQ, 0), base, contract, keys,
+            m.containsKey(DIFF) ? number(m, DIFF, 0) : -1);
     }
 
     private static boolean flag(Map<String, ?> m, String key) {

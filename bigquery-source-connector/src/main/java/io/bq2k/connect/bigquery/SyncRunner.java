@@ -297,6 +297,8 @@ public final class SyncRunner implements AutoCloseable {
         long emitMs;
         long emitted;
         long alreadyHandedOver;
+        /** Version (creation time) of the diff table being emitted: part of every in-run offset. */
+        long diffCreated;
         Iterator<Chunk> chunks;
         Chunk pending;
         CompletableFuture<List<RecordShape.Change>> pendingRead;
@@ -313,6 +315,7 @@ public final class SyncRunner implements AutoCloseable {
             this.inputs = inputs;
             if (plan instanceof Plan.Resume) {
                 snapshotted = checked = diffed = true;
+                published = new RecordContract(config.topic(), plan.baseKeys(), config.temporalPrecision(), config.jsonColumns());
             }
         }
 
@@ -351,7 +354,9 @@ public final class SyncRunner implements AutoCloseable {
                 snapshotted = true;
             }
             if (shape == null) {
-                RecordShape current = shapeOf(run, plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
+                // A resume reads the diff it resumes; its columns are the shape (the snapshot may be a later attempt's).
+                RecordShape current = plan instanceof Plan.Resume ? shapeOf(steps.staging().diff(run), plan.baseKeys())
+                    : shapeOf(steps.staging().snapshot(run), config.keyColumns());
                 if (!(plan instanceof Plan.Resume)) {
                     try {
                         checkKeyUnchanged(current);
@@ -389,6 +394,7 @@ public final class SyncRunner implements AutoCloseable {
             DiffStats s = steps.stats(run, shape);
             int bucket = 0;
             long seq = 0;
+            diffCreated = steps.created(steps.staging().diff(run));
             if (plan instanceof Plan.Resume r) {
                 bucket = r.bucket();
                 seq = r.seq();
@@ -411,11 +417,12 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         /**
-         * A run whose id was taken past every staging table failed before emitting: drop its tables, so that
-         * the next attempt gets the same id (a confirmation names it) and nothing of it lingers.
+         * A run whose id was taken past every staging table (no offset, or a retake of a run the committed position
+         * points into) failed before emitting: drop its tables, so that the next attempt gets the same id (a
+         * confirmation names it) and nothing of it lingers.
          */
         private void discardFreshAttempt() {
-            if (plan instanceof Plan.Initial i && i.freshRunId()) {
+            if (stagedAtPlan.values().stream().noneMatch(t -> t.run() >= run)) {
                 try {
                     steps.drop(steps.staging().diff(run));
                     steps.drop(steps.staging().snapshot(run));
@@ -425,9 +432,11 @@ public final class SyncRunner implements AutoCloseable {
             }
         }
 
-        private RecordShape shapeOf(long snapshotRun, List<String> keys) {
-            FieldList fields = steps.schema(steps.staging().snapshot(snapshotRun))
-                .orElseThrow(() -> new RunFailure(sync, "snapshot table " + steps.staging().snapshot(snapshotRun) + " is missing"));
+        private RecordShape shapeOf(TableRef table, List<String> keys) {
+            FieldList all = steps.schema(table).orElseThrow(() -> new RunFailure(sync, "staging table " + table.quoted()
+                + " vanished during run " + run + ". Nothing was emitted; restart the task."));
+            FieldList fields = steps.staging().diffRun(table.table()).isPresent()
+                ? FieldList.of(all.subList(ChangeReader.LEADING_COLUMNS, all.size())) : all;
             try {
                 return RecordShape.of(fields, keys, config.topic(), config.columnStyle());
             } catch (RecordShape.InvalidShape e) {
@@ -482,7 +491,7 @@ public final class SyncRunner implements AutoCloseable {
                 + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, oldKey, oldTables, run + 1, newKey);
             List<String> oldKeys = keysBySignature.get(oldKey);
             steps.emptySnapshotLike(run, oldTables.get(0), oldKeys);
-            RecordShape old = shapeOf(run, oldKeys);
+            RecordShape old = shapeOf(steps.staging().snapshot(run), oldKeys);
             rekey = true;
             mode = "rekey";
             published = new RecordContract(config.topic(), oldKeys, config.temporalPrecision(), config.jsonColumns());
@@ -542,7 +551,7 @@ public final class SyncRunner implements AutoCloseable {
             pendingRead = pending == null ? null : read(pending);
             List<SourceRecord> records = new ArrayList<>(changes.size());
             for (RecordShape.Change c : changes) {
-                records.add(new SourceRecord(partition, SyncOffset.inRun(run, chunk.bucket(), c.seq(), plan.base(), published).toMap(),
+                records.add(new SourceRecord(partition, SyncOffset.inRun(run, chunk.bucket(), c.seq(), plan.base(), published, diffCreated).toMap(),
                     config.topic(), null, shape.keySchema(), c.key(), c.value() == null ? null : shape.valueSchema(), c.value()));
             }
             emitted += records.size();
@@ -596,7 +605,7 @@ public final class SyncRunner implements AutoCloseable {
             endOffsets.forEach((p, o) -> ends.put(Integer.toString(p), o));
             RunSummary summary = new RunSummary(sync, run, plan.base(), mode, startedAt.toEpochMilli(), now, rows,
                 stats.added(), stats.changed(), stats.removed(), bytes, snapshotMs, checkMs, diffMs, emitMs, ends);
-            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, contract).toMap(), config.runHistoryTopic(), null,
+            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, published).toMap(), config.runHistoryTopic(), null,
                 RunSummary.KEY_SCHEMA, summary.key(), RunSummary.VALUE_SCHEMA, summary.value());
             if (transactions != null) {
                 transactions.commitTransaction(record);
@@ -604,7 +613,7 @@ public final class SyncRunner implements AutoCloseable {
             log.info(summary.logLine());
             metrics.runSucceeded(summary);
             // The next run is planned from this summary's offset (and the tables of any later attempts).
-            handedOver = SyncOffset.completed(run, contract);
+            handedOver = SyncOffset.completed(run, published);
             SyncRunner.this.plan = null;
             lastInputs = inputs;
             active = null;

@@ -204,7 +204,7 @@ final class SimBigQuery {
                 if (snap.isPresent() || diff.isPresent()) {
                     out.add(new StagedTable(DATASET.table(name), snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
                         snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), t.owner, snap.isPresent() ? t.rows.size() : 0, t.keys,
-                        t.abandonedAt != null && t.abandonedAt == t.createdAt));
+                        t.abandonedAt != null && t.abandonedAt == t.createdAt, t.createdAt));
                 }
             });
             return out;
@@ -381,6 +381,12 @@ final class SimBigQuery {
             call("make durable");
             require(staging.snapshot(run)).expiresAtMs = null;
             require(staging.diff(run)).expiresAtMs = null;
+        }
+
+        @Override
+        public long created(TableRef table) {
+            call("get table");
+            return require(table).createdAt;
         }
 
         @Override

@@ -58,7 +58,8 @@ final class SimConnect {
     // The sink
     final Map<List<Object>, Map<String, Cell>> mysql = new HashMap<>();
     String sinkTopic;
-    int sinkPosition;
+    /** The sink's consumer-group position per topic. */
+    final Map<String, Integer> sinkPositions = new HashMap<>();
 
     SimConnect(SimBigQuery bq, Random random, String connector, String sourceName, Map<String, Map<String, Object>> offsetStore) {
         this.bq = bq;
@@ -94,11 +95,11 @@ final class SimConnect {
     void start() {
         config = new SyncConfig(BigQuerySourceConnector.withSyncName(props));
         log.accept("task starts; committed offset " + committed() + "; staging " + bq.tables.keySet());
-        if (sinkTopic == null || !sinkTopic.equals(config.topic())) {
-            // The operator points the sink at the new topic; it reads it from the start into the same MySQL table.
-            sinkTopic = config.topic();
-            sinkPosition = 0;
+        if (sinkTopic != null && !sinkTopic.equals(config.topic())) {
+            // The documented switch: the sink drains the old topic (lag 0), then the operator points it at the new one.
+            sinkCatchUp();
         }
+        sinkTopic = config.topic();
         metrics = new SyncMetrics(config.syncName() + "@" + System.identityHashCode(this));
         OffsetStorageReader reader = new OffsetStorageReader() {
             @Override
@@ -255,8 +256,9 @@ final class SimConnect {
     /** The sink applies what is on its topic. */
     void sinkCatchUp() {
         List<SourceRecord> log = topics.getOrDefault(sinkTopic, List.of());
-        for (; sinkPosition < log.size(); sinkPosition++) {
-            SourceRecord r = log.get(sinkPosition);
+        for (int p = sinkPositions.getOrDefault(sinkTopic, 0); p < log.size(); p++) {
+            sinkPositions.put(sinkTopic, p + 1);
+            SourceRecord r = log.get(p);
             List<Object> key = keyOf((Struct) r.key());
             if (r.value() == null) {
                 mysql.remove(key);

@@ -29,8 +29,9 @@ class SyncOffsetTest {
 
     @Test
     void roundTripInRun() {
-        SyncOffset o = SyncOffset.inRun(7, 3, 12_345_678_901L, 6, CONTRACT);
-        assertEquals(Map.of("run", 7L, "bucket", 3, "seq", 12_345_678_901L, "base", 6L, "contract", CONTRACT.fingerprint(), "keys", "id"), o.toMap());
+        SyncOffset o = SyncOffset.inRun(7, 3, 12_345_678_901L, 6, CONTRACT, 1_700_000_000_123L);
+        assertEquals(Map.of("run", 7L, "bucket", 3, "seq", 12_345_678_901L, "base", 6L, "contract", CONTRACT.fingerprint(), "keys", "id",
+            "diff", 1_700_000_000_123L), o.toMap());
         assertEquals(o, SyncOffset.fromMap(o.toMap()));
     }
 
