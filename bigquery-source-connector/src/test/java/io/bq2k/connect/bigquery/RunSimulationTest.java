@@ -194,7 +194,10 @@ class RunSimulationTest {
                 if (!"abandoned".equals(v.getString("mode")) && startedAfter >= 0 && v.getInt64("run") >= startedAfter
                     && !"rekey".equals(v.getString("mode"))) {
                     Long version = sim.bq.snapshotVersion.get(sim.connect.config.syncName() + "__" + v.getInt64("run"));
-                    if (version != null && version == sim.source.version && sim.connect.idle()) {
+                    RecordContract now = RecordContract.of(sim.connect.config);
+                    boolean currentContract = now.fingerprint().equals(s.sourceOffset().get(SyncOffset.CONTRACT))
+                        && String.join(",", now.keys()).equals(s.sourceOffset().get(SyncOffset.KEYS));
+                    if (version != null && version == sim.source.version && currentContract && sim.connect.idle()) {
                         compare(sim);
                         return;
                     }
@@ -216,7 +219,9 @@ class RunSimulationTest {
             }
             for (var k : mysql.keySet()) {
                 if (!expected.containsKey(k)) {
-                    diffs.add("key " + k + ": stale in MySQL " + mysql.get(k));
+                    String id = k.get(0).toString().replaceAll("id=(.*):.*", "$1");
+                    diffs.add("key " + k + ": stale in MySQL " + mysql.get(k) + "; its records: " + history(sim, k) + "; in diffs: "
+                        + sim.bq.diffLog.stream().filter(l -> l.endsWith(" " + id + "\u0001") || l.contains(" " + id + "\u0001")).toList());
                 }
             }
             fail("seed " + sim.seed + ": MySQL differs from the query result in " + diffs.size() + " key(s) (replay: -Dsim.schedules=1 -Dsim.seed="
@@ -224,6 +229,14 @@ class RunSimulationTest {
         }
         assertEquals(expected, sim.connect.compacted(sim.connect.config.topic()),
             "seed " + sim.seed + ": the topic's latest value per key differs from the query result");
+    }
+
+    /** Every record of a key on every topic: topic, run, upsert or tombstone. */
+    static String history(Sim sim, List<Object> key) {
+        List<String> h = new ArrayList<>();
+        sim.connect.topics.forEach((topic, log) -> log.stream().filter(r -> SimConnect.keyOf((Struct) r.key()).equals(key))
+            .forEach(r -> h.add(topic + ":" + r.sourceOffset().get(SyncOffset.RUN) + (r.value() == null ? "D" : "U"))));
+        return String.join(" ", h);
     }
 
     // ---- random schedules --------------------------------------------------------------------------
@@ -289,7 +302,8 @@ class RunSimulationTest {
                     sim.source.version++;
                 });
             } else if (action < 950) {
-                sim.log("operator: resets the offsets");
+                // Documented precondition: a reset re-examines every staging table, so it is done with none missing.
+                sim.log("operator: restores " + sim.bq.restoreDropped() + " dropped table(s), then resets the offsets");
                 sim.connect.stop();
                 sim.connect.committedOffsets.remove(sim.connect.connector);
             }
@@ -328,7 +342,9 @@ class RunSimulationTest {
      */
     static void dropStagingTable(Sim sim, Random r) {
         Map<String, Object> committed = sim.connect.committed();
-        if (committed == null) {
+        // Not while a transformation drops records either: a dropped diff makes the abandoned mark fail, and a stop
+        // before the next poll then loses the record (the documented residual of a double fault).
+        if (committed == null || sim.connect.dropRate > 0) {
             return;
         }
         long referenced = ((Number) committed.get(SyncOffset.RUN)).longValue();
@@ -357,7 +373,8 @@ class RunSimulationTest {
                     + e.getMessage(), e);
             }
             for (String f : sim.connect.failures) {
-                failureKinds.merge(f.replaceAll("\\d+", "N").replaceAll("^(.{0,60}).*", "$1"), 1, Integer::sum);
+                failureKinds.merge(f.replaceAll("^Sync '[^']*': ", "").replaceAll("`[^`]*`|sim\\.stage\\.\\S+", "T").replaceAll("\\d+", "N")
+                    .replaceAll("^(.{0,48}).*", "$1"), 1, Integer::sum);
             }
         }
         System.out.printf("[simulation] %d schedules from seed %d converged in %.1f s; task failures answered by the operator: %s%n",

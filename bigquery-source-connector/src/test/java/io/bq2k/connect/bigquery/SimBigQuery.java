@@ -115,6 +115,8 @@ final class SimBigQuery {
     /** The upstream version each run's snapshot was taken at, per sync prefix and run. */
     final Map<String, Long> snapshotVersion = new HashMap<>();
     final Random faults;
+    /** For failure reports: per diff created, "table#version: op key" lines. */
+    final List<String> diffLog = new ArrayList<>();
     double transientErrorRate;
 
     SimBigQuery(long seed) {
@@ -347,6 +349,9 @@ final class SimBigQuery {
                 Field.of("_bq2k_bytes", StandardSQLTypeName.INT64)));
             shape.columns().forEach(c -> fields.add(n.schema.get(n.index(c.name()))));
             Table d = new Table(FieldList.of(fields), rows, oldSide.reexamine().isEmpty() ? expiry() : null);
+            for (Object[] c : changes) {
+                diffLog.add(staging.diff(run).table() + "#" + d.createdAt + " (old side " + oldSide + "): " + c[1] + " " + c[2]);
+            }
             d.owner = config.ownerId();
             d.keys = keyNames;
             tables.put(staging.diff(run).table(), d);
