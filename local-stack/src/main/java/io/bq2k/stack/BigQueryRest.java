@@ -87,17 +87,43 @@ public final class BigQueryRest {
 
     /** Whether table {@code dataset.table} exists ({@code tables.get} answers 200 rather than 404). */
     public boolean tableExists(String dataset, String table) {
-        String url = baseUrl + "/datasets/" + enc(dataset) + "/tables/" + enc(table);
+        return table(dataset, table) != null;
+    }
+
+    /** The metadata of table {@code dataset.table} ({@code tables.get}: labels, numRows, schema ...), or null when it does not exist. */
+    public JsonNode table(String dataset, String table) {
+        return get(baseUrl + "/datasets/" + enc(dataset) + "/tables/" + enc(table));
+    }
+
+    /** The names of every table of a dataset ({@code tables.list}, every page), empty when the dataset does not exist. */
+    public List<String> tableNames(String dataset) {
+        List<String> names = new ArrayList<>();
+        String token = null;
+        do {
+            JsonNode r = get(baseUrl + "/datasets/" + enc(dataset) + "/tables?maxResults=1000" + (token == null ? "" : "&pageToken=" + enc(token)));
+            if (r == null) {
+                return names;
+            }
+            for (JsonNode t : r.path("tables")) {
+                names.add(t.path("tableReference").path("tableId").asText());
+            }
+            token = r.path("nextPageToken").asText(null);
+        } while (token != null && !token.isEmpty());
+        return names;
+    }
+
+    /** GET of a REST resource: its JSON, or null on 404. */
+    private JsonNode get(String url) {
         try {
             HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).GET().build(),
                     HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
             if (r.statusCode() == 404) {
-                return false;
+                return null;
             }
             if (r.statusCode() / 100 != 2) {
                 throw new IllegalStateException("BigQuery GET " + url + " -> HTTP " + r.statusCode() + ": " + abbreviate(r.body()));
             }
-            return true;
+            return JSON.readTree(r.body());
         } catch (IOException e) {
             throw new IllegalStateException("BigQuery GET " + url + " failed: " + e, e);
         } catch (InterruptedException e) {

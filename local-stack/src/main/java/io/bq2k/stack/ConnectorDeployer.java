@@ -187,6 +187,24 @@ public final class ConnectorDeployer {
     }
 
     /**
+     * Waits until task 0 of the connector is FAILED with a trace other than {@code previousTrace} (null: any);
+     * returns the trace. The timeout fails, with the last status.
+     */
+    public String awaitTaskFailed(String name, String previousTrace, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode task = null;
+        while (System.nanoTime() < deadline) {
+            JsonNode s = status(name);
+            task = s == null ? null : s.path("tasks").path(0);
+            if (task != null && "FAILED".equals(task.path("state").asText()) && !task.path("trace").asText().equals(previousTrace)) {
+                return task.path("trace").asText();
+            }
+            Thread.sleep(300);
+        }
+        throw new IllegalStateException("task 0 of " + name + " did not fail within " + timeout.toSeconds() + "s: " + task);
+    }
+
+    /**
      * Waits until the connector and at least one task (all of them) are RUNNING; a FAILED state
      * fails at once with the trace.
      */

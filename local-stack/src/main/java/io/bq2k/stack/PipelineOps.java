@@ -5,6 +5,7 @@ import java.net.URLEncoder;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
@@ -186,6 +187,52 @@ public final class PipelineOps {
         }
         throw new IllegalStateException("no summary of run " + n + " on " + runsTopic + " within " + timeout.toSeconds()
                 + "s; latest: " + latest);
+    }
+
+    /**
+     * Waits for the first summary of a run {@code >= minRun} that started at or after {@code since}:
+     * the first run a task completed after being (re)started or reconfigured at {@code since}. A summary
+     * written before a restart (possibly of the same run) does not count. The timeout fails.
+     */
+    public RunSummary awaitRunStartedSince(String runsTopic, long minRun, Instant since, Duration timeout)
+            throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        RunSummary latest = null;
+        while (System.nanoTime() < deadline) {
+            List<TopicRecord> records;
+            try {
+                records = readAll(runsTopic);
+            } catch (RuntimeException e) {
+                records = List.of(); // topic not created yet
+            }
+            for (TopicRecord r : records) {
+                if (r.value() != null) {
+                    RunSummary s = parse(r.value());
+                    latest = s;
+                    if (s.run() >= minRun && s.payload().path("started_at_ms").asLong() >= since.toEpochMilli()) {
+                        return s;
+                    }
+                }
+            }
+            Thread.sleep(500);
+        }
+        throw new IllegalStateException("no summary of a run >= " + minRun + " started since " + since + " on " + runsTopic
+                + " within " + timeout.toSeconds() + "s; latest: " + latest);
+    }
+
+    /**
+     * The source offset last committed for {@code connector} (read from the worker's offsets topic, so it
+     * works while the worker is down), or null when none is (or the last one is a tombstone).
+     */
+    public JsonNode committedSourceOffset(String offsetsTopic, String connector) {
+        JsonNode latest = null;
+        for (TopicRecord r : readAll(offsetsTopic)) {
+            JsonNode key = payload(r.key());
+            if (key != null && key.isArray() && connector.equals(key.path(0).asText())) {
+                latest = r.value() == null ? null : payload(r.value());
+            }
+        }
+        return latest;
     }
 
     private RunSummary latestRunOrNull(String runsTopic) {
