@@ -45,6 +45,8 @@ public final class BigQueryGateway implements AutoCloseable {
 
     private final SyncConfig config;
     private final BigQuery bigQuery;
+    /** The REST API's own client, for the one call the BigQuery client cannot make everywhere ({@link #label}). */
+    private final com.google.api.services.bigquery.Bigquery rest;
     private final Retrier retrier;
     private final Credentials credentials;
     private BigQueryReadClient readClient;
@@ -67,6 +69,11 @@ public final class BigQueryGateway implements AutoCloseable {
             options.setLocation(config.location());
         }
         this.bigQuery = options.build().getService();
+        this.rest = new com.google.api.services.bigquery.Bigquery.Builder(new com.google.api.client.http.javanet.NetHttpTransport(),
+            com.google.api.client.json.gson.GsonFactory.getDefaultInstance(),
+            credentials instanceof NoCredentials ? null : new com.google.auth.http.HttpCredentialsAdapter(credentials))
+            .setRootUrl((config.endpoint().isEmpty() ? "https://bigquery.googleapis.com" : config.endpoint().replaceAll("/+$", "")) + "/")
+            .setApplicationName("bq2k").build();
         this.retrier = new Retrier(config.retryMaxAttempts(), config.retryInitialBackoffMs(), config.retryMaxBackoffMs(), stopping);
     }
 
@@ -162,9 +169,21 @@ public final class BigQueryGateway implements AutoCloseable {
         });
     }
 
-    /** Sets labels and the description of a table (a metadata update, no query cost). */
+    /**
+     * Sets labels and the description of a table (a metadata update, no query cost). A read-modify-write
+     * with tables.update (PUT): the Java client's update sends PATCH as a method override, which not every
+     * endpoint honours (the emulator answers 405).
+     */
     public void label(TableRef ref, Map<String, String> labels, String description) {
-        retrier.call("label table " + ref, () -> bigQuery.getTable(tableId(ref)).toBuilder().setLabels(labels).setDescription(description).build().update());
+        retrier.call("label table " + ref, () -> {
+            try {
+                com.google.api.services.bigquery.model.Table t = rest.tables().get(ref.project(), ref.dataset(), ref.table()).execute();
+                t.setLabels(labels).setDescription(description);
+                return rest.tables().update(ref.project(), ref.dataset(), ref.table(), t).execute();
+            } catch (com.google.api.client.googleapis.json.GoogleJsonResponseException e) {
+                throw classified(new BigQueryException(e));
+            }
+        });
     }
 
     public void dropTable(TableRef ref) {

@@ -5,11 +5,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
 import java.util.TreeMap;
@@ -28,7 +26,6 @@ import org.apache.kafka.connect.storage.OffsetStorageReader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.FieldList;
 
 /**
@@ -455,63 +452,30 @@ public final class SyncRunner implements AutoCloseable {
                 earlier.add(steps.staging().snapshot(plan.base()));
             }
             earlier.addAll(plan.oldSide(steps.staging()).reexamine());
-            Map<String, List<TableRef>> bySignature = new LinkedHashMap<>();
-            Map<String, List<String>> keysBySignature = new HashMap<>();
+            List<KeyChange.Published> published = new ArrayList<>();
             for (TableRef t : earlier) {
                 FieldList fields = steps.schema(t).orElseThrow(() -> new RunFailure(sync, "staging table " + t.quoted()
                     + " vanished during run " + run + ". Nothing was emitted; restart the task."));
                 StagedTable listed = stagedAtPlan.get(t);
-                List<String> keys = listed != null && listed.keys() != null ? listed.keys() : plan.baseKeys();
-                String signature = keySignature(fields, keys);
-                bySignature.computeIfAbsent(signature, k -> new ArrayList<>()).add(t);
-                keysBySignature.put(signature, keys);
+                published.add(new KeyChange.Published(t, fields, listed != null && listed.keys() != null ? listed.keys() : plan.baseKeys()));
             }
-            String newKey = keySignature(current);
-            if (bySignature.isEmpty() || bySignature.keySet().equals(Set.of(newKey))) {
+            KeyChange.Rekey rekeyed = KeyChange.decide(sync, run, plan.base(), published, current, config.massDeleteAllowRun(),
+                config.columnStyle(), steps.staging().prefix());
+            if (rekeyed == null) {
                 return;
             }
-            if (bySignature.size() > 1) {
-                throw new RunFailure(sync, "run " + run + ": the keys published so far have more than one definition " + bySignature.keySet()
-                    + " (the key changed back and forth while a run was interrupted), and this run's key is " + newKey + ". "
-                    + "Nothing was emitted. The connector cannot tombstone keys of several definitions in one run: re-seed the sync "
-                    + "(stop the sink, empty the MySQL table, delete and recreate the topic, reset this connector's offsets with "
-                    + "DELETE /connectors/<name>/offsets, drop the staging tables " + steps.staging().prefix() + "*, resume).");
-            }
-            String oldKey = bySignature.keySet().iterator().next();
-            List<TableRef> oldTables = bySignature.get(oldKey);
-            if (config.massDeleteAllowRun() != run) {
-                throw new RunFailure(sync, "run " + run + " is held: the key changed from " + oldKey + " (run " + plan.base() + ") to " + newKey
-                    + " (" + SyncConfig.KEY_COLUMNS + " or the query changed); keys cannot be matched across key definitions. Nothing was emitted. "
-                    + "Either restore the old key (cast it back in the query, or restore " + SyncConfig.KEY_COLUMNS + "), or confirm a re-key with "
-                    + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + run + ": run " + run + " then tombstones every key published under the old key and run "
-                    + (run + 1) + " republishes every row under the new key (the MySQL table is empty in between; migrate its primary key to "
-                    + "the new key first).");
-            }
             log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key published under {} (tables {}); "
-                + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, oldKey, oldTables, run + 1, newKey);
-            List<String> oldKeys = keysBySignature.get(oldKey);
-            steps.emptySnapshotLike(run, oldTables.get(0), oldKeys);
-            RecordShape old = shapeOf(steps.staging().snapshot(run), oldKeys);
+                + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, rekeyed.oldKey(), rekeyed.tables(),
+                run + 1, rekeyed.newKey());
+            steps.emptySnapshotLike(run, rekeyed.tables().get(0), rekeyed.oldKeys());
+            RecordShape old = shapeOf(steps.staging().snapshot(run), rekeyed.oldKeys());
             rekey = true;
             mode = "rekey";
-            published = new RecordContract(config.topic(), oldKeys, config.temporalPrecision(), config.jsonColumns());
-            oldSide = new SyncSql.OldSide(OptionalLong.empty(), oldTables);
+            this.published = new RecordContract(config.topic(), rekeyed.oldKeys(), config.temporalPrecision(), config.jsonColumns());
+            oldSide = new SyncSql.OldSide(OptionalLong.empty(), rekeyed.tables());
             checked = true;
             rows = 0;
             shape = old;
-        }
-
-        private String keySignature(FieldList fields, List<String> keys) {
-            List<String> parts = new ArrayList<>();
-            for (String k : keys) {
-                Optional<Field> f = fields.stream().filter(x -> x.getName().equals(k)).findFirst();
-                parts.add(k + " " + f.map(x -> ColumnMapping.of(x, true, config.columnStyle()).bigQueryType()).orElse("(missing)"));
-            }
-            return "[" + String.join(", ", parts) + "]";
-        }
-
-        private String keySignature(RecordShape s) {
-            return "[" + String.join(", ", s.keyColumns().stream().map(c -> c.name() + " " + c.bigQueryType()).toList()) + "]";
         }
 
         private void guardMassDelete(DiffStats s) {
