@@ -139,9 +139,10 @@ class FaultsIT {
         // or the diff statement, before any change of the run is emitted.
         long before = onTopic();
         startRun(0);
-        String snapshot = "source_faults__snap_" + version;
+        // The sync name is the connector name made an identifier plus a hash of it (source_faults_<hash>).
+        String snapshot = "__snap_" + version;
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
-        while (!bq.tableExists("bq2k_staging_faults", snapshot)) {
+        while (bq.tableNames("bq2k_staging_faults").stream().noneMatch(t -> t.startsWith("source_faults_") && t.endsWith(snapshot))) {
             assertTrue(System.nanoTime() < deadline, "no snapshot of run " + version);
             Thread.sleep(20);
         }

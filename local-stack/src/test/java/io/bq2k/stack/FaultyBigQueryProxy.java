@@ -26,16 +26,11 @@ import com.sun.net.httpserver.HttpServer;
  * retryable errors BigQuery gives under load (503 backendError, 429 rateLimitExceeded, alternately)
  * instead of forwarding them. The connector's REST endpoint points here; the Storage Read API (gRPC)
  * goes to the emulator directly.
- *
- * <p>It also fills an emulator gap: Google's Java client sends {@code tables.patch} (the connector's
- * owner label) as POST with {@code X-HTTP-Method-Override: PATCH}, which BigQuery honours and the
- * emulator answers with 405. The proxy forwards such a request as the method it names.
  */
 final class FaultyBigQueryProxy implements AutoCloseable {
 
     private static final Set<String> HOP_BY_HOP = Set.of("host", "connection", "content-length", "expect", "upgrade",
             "transfer-encoding", "keep-alive");
-    private static final String METHOD_OVERRIDE = "X-HTTP-Method-Override";
 
     private final String target;
     private final HttpServer server;
@@ -93,13 +88,11 @@ final class FaultyBigQueryProxy implements AutoCloseable {
                 ex.getResponseBody().write(error);
                 return;
             }
-            String override = ex.getRequestHeaders().getFirst(METHOD_OVERRIDE);
-            String method = override != null && !override.isBlank() ? override.trim().toUpperCase(Locale.ROOT) : ex.getRequestMethod();
             HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(target + ex.getRequestURI()))
                     .timeout(Duration.ofMinutes(10))
-                    .method(method, body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
+                    .method(ex.getRequestMethod(), body.length == 0 ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofByteArray(body));
             for (Map.Entry<String, List<String>> h : ex.getRequestHeaders().entrySet()) {
-                if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT)) && !h.getKey().equalsIgnoreCase(METHOD_OVERRIDE)) {
+                if (!HOP_BY_HOP.contains(h.getKey().toLowerCase(Locale.ROOT))) {
                     h.getValue().forEach(v -> b.header(h.getKey(), v));
                 }
             }

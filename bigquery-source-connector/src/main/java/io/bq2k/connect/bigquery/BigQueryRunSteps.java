@@ -211,23 +211,36 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     @Override
-    public Map<String, Long> inputsLastModified() {
+    public UnchangedInputs inputs() {
+        String call = UnchangedInputs.nonDeterministicCall(config.sourceQuery());
+        if (call != null) {
+            return UnchangedInputs.notSafe("the query calls " + call + ", whose result changes without any table changing");
+        }
         try {
             List<TableId> refs = gateway.dryRun(config.sourceQuery()).referencedTables();
             if (refs.isEmpty()) {
-                return null;
+                return UnchangedInputs.notSafe("BigQuery lists no table the query reads");
+            }
+            if (refs.size() >= UnchangedInputs.LISTED_TABLES_LIMIT) {
+                return UnchangedInputs.notSafe("the query reads " + refs.size() + " tables or more, and BigQuery lists at most "
+                    + UnchangedInputs.LISTED_TABLES_LIMIT);
             }
             Map<String, Long> inputs = new TreeMap<>();
             for (TableId id : refs) {
+                String name = id.getProject() + "." + id.getDataset() + "." + id.getTable();
                 Table t = gateway.table(id).orElse(null);
                 if (t == null || t.getLastModifiedTime() == null) {
-                    return null;
+                    return UnchangedInputs.notSafe("the last change of " + name + " is not known");
                 }
-                inputs.put(id.getProject() + "." + id.getDataset() + "." + id.getTable(), t.getLastModifiedTime());
+                if (name.endsWith("*") || !(t.getDefinition() instanceof StandardTableDefinition)) {
+                    return UnchangedInputs.notSafe(name + " is a " + (name.endsWith("*") ? "wildcard table" : t.getDefinition().getType())
+                        + ", whose content changes without its last-modified time");
+                }
+                inputs.put(name, t.getLastModifiedTime());
             }
-            return inputs;
+            return UnchangedInputs.safe(inputs);
         } catch (Retrier.PermanentException e) {
-            return null; // the snapshot step reports a broken query with the full message
+            return UnchangedInputs.notSafe("the dry run failed (the snapshot step reports it)");
         }
     }
 

@@ -56,8 +56,8 @@ public interface RunSteps {
     /** Step 4: one chunk of the diff, in seq order. */
     List<RecordShape.Change> read(long run, Chunk chunk, RecordShape shape);
 
-    /** Last-modified time of every table the query reads, or null when they cannot all be listed. */
-    Map<String, Long> inputsLastModified();
+    /** Last-modified time of every table the query reads, when that tells whether its result changed. */
+    UnchangedInputs inputs();
 
     /** What the key check found. */
     record KeyCheck(long rows, long nullKeys, long duplicateKeys, String nullExample, String duplicateExample) {

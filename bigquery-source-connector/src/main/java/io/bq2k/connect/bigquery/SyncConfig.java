@@ -150,7 +150,7 @@ public final class SyncConfig extends AbstractConfig {
             "Run at the times of this cron expression (5 fields: minute hour day-of-month month day-of-week, in UTC; e.g. '*/15 * * * *', '0 6 * * 1-5') instead of at a fixed interval. The first run still starts when the task starts.",
             GROUP_SCHEDULE, 2, Width.MEDIUM, "Cron")
         .define(SKIP_UNCHANGED, Type.BOOLEAN, true, Importance.MEDIUM,
-            "Before running the query, dry-run it and skip the run (no query cost) when no table it reads changed since the last run (by last-modified time). Queries reading views, external tables or non-deterministic functions such as CURRENT_DATE() should set this to false.",
+            "Before running the query, dry-run it and skip an incremental run (no query cost) when no table it reads changed since the last run (by last-modified time). Only where that is the whole truth: a query that reads a view, an external or wildcard table, 50 tables or more, or calls CURRENT_DATE(), CURRENT_TIMESTAMP(), NOW(), RAND(), GENERATE_UUID(), SESSION_USER() or a system variable always runs, and the log says why once.",
             GROUP_SCHEDULE, 3, Width.SHORT, "Skip unchanged inputs")
         // Safety
         .define(MASS_DELETE_MAX_RATIO, Type.DOUBLE, 0.5, ConfigDef.Range.between(0.0, 1.0), Importance.HIGH,

@@ -70,6 +70,8 @@ public final class SyncRunner implements AutoCloseable {
     private final Map<TableRef, StagedTable> stagedAtPlan = new HashMap<>();
     private Instant nextRunAt;
     private Map<String, Long> lastInputs;
+    /** Why skipping is not safe, as last logged (once per reason). */
+    private String lastNotSafe;
     /** Read by commitRecord on the producer thread. */
     private volatile ActiveRun active;
 
@@ -175,7 +177,13 @@ public final class SyncRunner implements AutoCloseable {
         }
         Map<String, Long> inputs = null;
         if (plan instanceof Plan.Incremental && config.skipUnchangedInputs()) {
-            inputs = steps.inputsLastModified();
+            UnchangedInputs check = steps.inputs();
+            inputs = check.lastModified();
+            if (check.notSafeBecause() != null && !check.notSafeBecause().equals(lastNotSafe)) {
+                log.info("Sync '{}': runs are not skipped when the inputs look unchanged ({} is on): {}", sync, SyncConfig.SKIP_UNCHANGED,
+                    check.notSafeBecause());
+            }
+            lastNotSafe = check.notSafeBecause();
             if (inputs != null && inputs.equals(lastInputs)) {
                 log.info("Sync '{}': run {} skipped, no input table changed since the last run ({})", sync, plan.run(), inputs.keySet());
                 metrics.runSkipped();

@@ -426,8 +426,8 @@ final class SimBigQuery {
         }
 
         @Override
-        public Map<String, Long> inputsLastModified() {
-            return null;
+        public UnchangedInputs inputs() {
+            return UnchangedInputs.notSafe("the simulation never skips");
         }
 
         /** BigQuery refuses to join keys of different types. */
