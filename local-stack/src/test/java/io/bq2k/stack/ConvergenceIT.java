@@ -55,7 +55,6 @@ class ConvergenceIT {
     LocalStack stack;
     BigQueryRest bq;
     PipelineOps ops;
-    FaultyBigQueryProxy proxy;
 
     @BeforeAll
     void up() throws Exception {
@@ -69,15 +68,11 @@ class ConvergenceIT {
         stack.up();
         bq = new BigQueryRest(stack.bqRestUrl(), "demo");
         ops = PipelineOps.of(stack);
-        proxy = new FaultyBigQueryProxy(stack.bqRestUrl());
         bq.query("CREATE SCHEMA IF NOT EXISTS conv");
     }
 
     @AfterAll
     void down() {
-        if (proxy != null) {
-            proxy.close();
-        }
         if (stack != null) {
             stack.down(Boolean.getBoolean("e2e.keepData"));
         }
@@ -85,13 +80,6 @@ class ConvergenceIT {
 
     static void log(String fmt, Object... args) {
         System.out.printf("[convergence] " + fmt + "%n", args);
-    }
-
-    /** A source config whose BigQuery REST calls go through the proxy (it forwards the label PATCH the emulator lacks). */
-    Map<String, String> source(String topic, String query, String staging) {
-        Map<String, String> c = DemoConfigs.source(stack, topic, query, staging);
-        c.put("bigquery.endpoint", proxy.url());
-        return c;
     }
 
     long onTopic(String topic) {
@@ -134,7 +122,7 @@ class ConvergenceIT {
         stack.createCompactedTopic(topic, 2);
         bq.query(crashTable(0));
         stack.deployer().deploy("sink-crash", DemoConfigs.sink(stack, topic, table));
-        Map<String, String> config = source(topic, query, "bq2k_staging_crash");
+        Map<String, String> config = DemoConfigs.source(stack, topic, query, "bq2k_staging_crash");
         config.put("read.chunk.rows", "2000");
         stack.deployer().deploy(source, config);
         PipelineOps.RunSummary s1 = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
@@ -194,7 +182,7 @@ class ConvergenceIT {
         stack.createCompactedTopic(topic, 2);
         bq.query(lostTable(""));
         stack.deployer().deploy("sink-lost", DemoConfigs.sink(stack, topic, table));
-        stack.deployer().deploy(source, source(topic, query, staging));
+        stack.deployer().deploy(source, DemoConfigs.source(stack, topic, query, staging));
         PipelineOps.RunSummary s1 = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
         MirrorCheck check = MirrorCheck.forQuery(bq, query, "id");
         MirrorCheck.Rows run1 = assertMySqlEqualsQuery(query, table, "lost: run 1");
@@ -278,7 +266,7 @@ class ConvergenceIT {
         }
         // Created stopped while no table of sync A exists, so validation has nothing to object to: the
         // run-time check is the last line of defence (a connector stopped for a while, a dataset recreated).
-        Map<String, String> intruderConfig = source(intruderTopic, a.query(), STAGING_H5);
+        Map<String, String> intruderConfig = DemoConfigs.source(stack, intruderTopic, a.query(), STAGING_H5);
         intruderConfig.put("sync.name", syncA);
         intruderConfig.put("name", intruder);
         Map<String, Object> create = new LinkedHashMap<>();
@@ -291,7 +279,7 @@ class ConvergenceIT {
         Instant deployed = Instant.now();
         for (int i = 0; i < 2; i++) {
             stack.deployer().deploy("sink-" + mysql[i], DemoConfigs.sink(stack, topics[i], mysql[i]));
-            stack.deployer().deploy(names[i], source(topics[i], tables[i].query(), STAGING_H5));
+            stack.deployer().deploy(names[i], DemoConfigs.source(stack, topics[i], tables[i].query(), STAGING_H5));
         }
         String[] syncs = new String[2];
         for (int v = 1; v <= 3; v++) {
