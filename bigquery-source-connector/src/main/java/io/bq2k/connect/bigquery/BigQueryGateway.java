@@ -206,8 +206,20 @@ public final class BigQueryGateway implements AutoCloseable {
             if (!config.location().isEmpty()) {
                 info.setLocation(config.location());
             }
-            return bigQuery.create(info.build());
+            try {
+                return bigQuery.create(info.build());
+            } catch (BigQueryException e) {
+                if (e.getCode() == 409) {
+                    return bigQuery.getDataset(id); // another sync created it at the same moment
+                }
+                throw e;
+            }
         });
+    }
+
+    /** Whether a dataset exists (no side effect). */
+    public boolean datasetExists(DatasetRef ref) {
+        return retrier.call("check dataset " + ref, () -> bigQuery.getDataset(DatasetId.of(ref.project(), ref.dataset())) != null);
     }
 
     /** The Storage Read API client, created on first use. */

@@ -7,9 +7,10 @@ import java.util.Optional;
 import io.bq2k.connect.bigquery.SyncConfig.FieldError;
 
 /**
- * The checks of validate() that need BigQuery: credentials parse, the staging dataset exists or can
- * be created, and the query's dry run gives a result that can become records. Few quick attempts,
- * so a REST validate call answers promptly.
+ * The checks of validate() that need BigQuery: credentials parse, the staging dataset exists (or the
+ * connector may create it at its first run), no other connector owns this sync's staging tables, and
+ * the query's dry run gives a result that can become records. No side effect; few quick attempts, so a
+ * REST validate call answers promptly.
  */
 final class ConnectionCheck {
 
@@ -31,12 +32,14 @@ final class ConnectionCheck {
         quick.put(SyncConfig.RETRY_INITIAL_BACKOFF_MS, 200L);
         SyncConfig quickConfig = SyncConfig.unchecked(quick);
         try (BigQueryGateway gateway = new BigQueryGateway(quickConfig, () -> false)) {
-            try {
-                gateway.ensureDataset(config.stagingDataset(), config.createStagingDataset());
-            } catch (Retrier.PermanentException e) {
+            // Validation has no side effect: a missing dataset is created by the first run when allowed.
+            boolean exists = gateway.datasetExists(config.stagingDataset());
+            if (!exists && !config.createStagingDataset()) {
                 return Optional.of(new FieldError(SyncConfig.STAGING_DATASET, "Staging dataset " + config.stagingDataset()
-                    + " does not exist and could not be created: " + e.getMessage()
-                    + ". Create it in the query's location, or grant bigquery.datasets.create."));
+                    + " does not exist and " + SyncConfig.STAGING_DATASET_CREATE + "=false: create it in the query's location, or allow the connector to."));
+            }
+            if (!exists) {
+                return checkQuery(config, gateway);
             }
             Optional<FieldError> owner = checkOwner(config, gateway);
             return owner.isPresent() ? owner : checkQuery(config, gateway);
