@@ -22,6 +22,7 @@ import com.google.cloud.bigquery.BigQuery;
 import com.google.cloud.bigquery.BigQueryException;
 import com.google.cloud.bigquery.BigQueryOptions;
 import com.google.cloud.bigquery.Dataset;
+import com.google.cloud.bigquery.FieldValueList;
 import com.google.cloud.bigquery.DatasetId;
 import com.google.cloud.bigquery.DatasetInfo;
 import com.google.cloud.bigquery.Job;
@@ -121,6 +122,25 @@ public final class BigQueryGateway implements AutoCloseable {
             QueryStatistics stats = job == null ? null : job.getStatistics();
             Long bytes = stats == null ? null : stats.getTotalBytesProcessed();
             return new QueryOutcome(rows, bytes == null ? 0 : bytes);
+        });
+    }
+
+    /**
+     * Runs a query and reads every page of its result inside one retried call, so a transient error on
+     * any page retries the whole read (a lazily paged result would fail outside the retrier).
+     */
+    public <T> List<T> queryAllRows(String what, String sql, Map<String, String> labels, java.util.function.Function<FieldValueList, T> row) {
+        return retrier.call(what, () -> {
+            QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setLabels(labels).build();
+            try {
+                List<T> out = new ArrayList<>();
+                for (FieldValueList r : bigQuery.query(cfg).iterateAll()) {
+                    out.add(row.apply(r));
+                }
+                return out;
+            } catch (BigQueryException e) {
+                throw classified(e);
+            }
         });
     }
 
