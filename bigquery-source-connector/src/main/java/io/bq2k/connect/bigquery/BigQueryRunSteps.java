@@ -72,7 +72,8 @@ public final class BigQueryRunSteps implements RunSteps {
             String abandonedAt = labels == null ? null : labels.get(StagedTable.ABANDONED_LABEL);
             boolean abandoned = abandonedAt != null && abandonedAt.equals(String.valueOf(t.get().getCreationTime()));
             tables.add(new StagedTable(ref, snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
-                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows, StagedTable.keysOf(t.get().getDescription()), abandoned,
+                snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), owner, rows, StagedTable.keysOf(t.get().getDescription()),
+                StagedTable.keyTypesOf(t.get().getDescription()), abandoned,
                 t.get().getCreationTime() == null ? 0 : t.get().getCreationTime()));
         }
         return tables;
@@ -82,7 +83,7 @@ public final class BigQueryRunSteps implements RunSteps {
     public long snapshot(long run) {
         try {
             long bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
-            markOwned(staging.snapshot(run), run, config.keyColumns());
+            markOwned(staging.snapshot(run), run, config.keyColumns(), null);
             return bytes;
         } catch (Retrier.PermanentException e) {
             throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
@@ -93,7 +94,7 @@ public final class BigQueryRunSteps implements RunSteps {
     @Override
     public void emptySnapshotLike(long run, TableRef from, List<String> keys) {
         gateway.query("empty snapshot of re-key run " + run, sql.emptySnapshotLike(run, from), labels(run, "snapshot"));
-        markOwned(staging.snapshot(run), run, keys);
+        markOwned(staging.snapshot(run), run, keys, null);
     }
 
     @Override
@@ -114,7 +115,8 @@ public final class BigQueryRunSteps implements RunSteps {
 
     private RunFailure oversizeFailure(long run, RecordShape shape, long oversize, int maxRowBytes) {
         List<ColumnMapping> columns = shape.columns();
-        FieldValueList largest = gateway.query("largest change of run " + run, sql.largestChange(run, columns), labels(run, "stats"))
+        SyncSql keyed = sql.forKeys(shape.keyColumns().stream().map(ColumnMapping::name).toList());
+        FieldValueList largest = gateway.query("largest change of run " + run, keyed.largestChange(run, columns), labels(run, "stats"))
             .rows().iterateAll().iterator().next();
         int widest = 0;
         for (int i = 1; i < columns.size(); i++) {
@@ -136,8 +138,15 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
-        long bytes = gateway.query("diff of run " + run, sql.diff(run, oldSide, shape.columns(), config.diffBuckets()), labels(run, "diff")).bytesProcessed();
-        markOwned(staging.diff(run), run, shape.keyColumns().stream().map(ColumnMapping::name).toList());
+        // Joined on the shape's key: a re-key run's is the old key, not the configured one.
+        List<String> keys = shape.keyColumns().stream().map(ColumnMapping::name).toList();
+        long bytes = gateway.query("diff of run " + run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), config.diffBuckets()),
+            labels(run, "diff")).bytesProcessed();
+        if (!oldSide.reexamine().isEmpty()) {
+            // It records what earlier attempts published: durable now, whatever the dataset's default expiration.
+            gateway.query("make the diff of run " + run + " durable", SyncSql.makeDurable(staging.diff(run)), labels(run, "durable"));
+        }
+        markOwned(staging.diff(run), run, keys, shape.keyColumns().stream().map(ColumnMapping::bigQueryType).toList());
         return bytes;
     }
 
@@ -181,8 +190,8 @@ public final class BigQueryRunSteps implements RunSteps {
      * The owner mark (a table carrying another connector's is refused by {@link Planner}) and the key
      * columns its rows are published under (a later run re-examining it needs them).
      */
-    private void markOwned(TableRef table, long run, List<String> keys) {
-        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()), StagedTable.describe(config.connectorName(), sync, run, keys));
+    private void markOwned(TableRef table, long run, List<String> keys, List<String> keyTypes) {
+        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()), StagedTable.describe(config.connectorName(), sync, run, keys, keyTypes));
     }
 
     @Override

@@ -169,6 +169,16 @@ public final class ColumnMapping {
         return String.format(Locale.ROOT, emitTemplate, source);
     }
 
+    /** The SQL expression that reads this key column of a diff table back in the snapshot's type. */
+    public String keyFromEmitted(String column) {
+        return bigQueryType.equals("BIGNUMERIC") ? "CAST(" + column + " AS BIGNUMERIC)" : column;
+    }
+
+    /** The type this column has in a diff table (a BIGNUMERIC travels as text). */
+    public String emittedKeyType() {
+        return bigQueryType.equals("BIGNUMERIC") ? "STRING" : bigQueryType;
+    }
+
     /** Converts a value read from the Storage Read API (Avro, as decoded by Avro's generic reader). */
     public Object fromAvro(Object v) {
         if (v == null) {

@@ -17,8 +17,11 @@ import com.google.cloud.bigquery.FieldList;
  */
 final class KeyChange {
 
-    /** A table whose keys consumers may hold: its columns and the key columns recorded on it. */
-    record Published(TableRef table, FieldList fields, List<String> keys) { }
+    /**
+     * A table whose keys consumers may hold: its columns, the key columns recorded on it, and their types
+     * as recorded (null: the columns' own types).
+     */
+    record Published(TableRef table, FieldList fields, List<String> keys, List<String> keyTypes) { }
 
     /** A confirmed re-key: tombstone every key of these tables, under the old key columns. */
     record Rekey(List<String> oldKeys, String oldKey, String newKey, List<TableRef> tables) { }
@@ -34,7 +37,8 @@ final class KeyChange {
         Map<String, List<TableRef>> tablesByKey = new LinkedHashMap<>();
         Map<String, List<String>> columnsByKey = new LinkedHashMap<>();
         for (Published p : published) {
-            String signature = signature(p.fields(), p.keys(), style);
+            String signature = p.keyTypes() != null && p.keyTypes().size() == p.keys().size() ? signature(p.keys(), p.keyTypes())
+                : signature(p.fields(), p.keys(), style);
             tablesByKey.computeIfAbsent(signature, k -> new ArrayList<>()).add(p.table());
             columnsByKey.put(signature, p.keys());
         }
@@ -67,6 +71,14 @@ final class KeyChange {
         for (String k : keys) {
             Optional<Field> f = fields.stream().filter(x -> x.getName().equals(k)).findFirst();
             parts.add(k + " " + f.map(x -> ColumnMapping.of(x, true, style).bigQueryType()).orElse("(missing)"));
+        }
+        return "[" + String.join(", ", parts) + "]";
+    }
+
+    static String signature(List<String> keys, List<String> types) {
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i < keys.size(); i++) {
+            parts.add(keys.get(i) + " " + types.get(i));
         }
         return "[" + String.join(", ", parts) + "]";
     }

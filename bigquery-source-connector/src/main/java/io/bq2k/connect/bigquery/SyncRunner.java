@@ -359,9 +359,9 @@ public final class SyncRunner implements AutoCloseable {
                 snapshotted = true;
             }
             if (shape == null) {
-                // A resume reads the diff it resumes; its columns are the shape (the snapshot may be a later attempt's).
-                RecordShape current = plan instanceof Plan.Resume ? shapeOf(steps.staging().diff(run), plan.baseKeys())
-                    : shapeOf(steps.staging().snapshot(run), config.keyColumns());
+                // A resume keeps the key it started with. Its snapshot is the one its diff was taken from: a run is only
+                // re-created under the same id when no committed position points into it.
+                RecordShape current = shapeOf(steps.staging().snapshot(run), plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
                 if (!(plan instanceof Plan.Resume)) {
                     try {
                         checkKeyUnchanged(current);
@@ -438,10 +438,8 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         private RecordShape shapeOf(TableRef table, List<String> keys) {
-            FieldList all = steps.schema(table).orElseThrow(() -> new RunFailure(sync, "staging table " + table.quoted()
+            FieldList fields = steps.schema(table).orElseThrow(() -> new RunFailure(sync, "staging table " + table.quoted()
                 + " vanished during run " + run + ". Nothing was emitted; restart the task."));
-            FieldList fields = steps.staging().diffRun(table.table()).isPresent()
-                ? FieldList.of(all.subList(ChangeReader.LEADING_COLUMNS, all.size())) : all;
             try {
                 return RecordShape.of(fields, keys, config.topic(), config.columnStyle());
             } catch (RecordShape.InvalidShape e) {
@@ -465,7 +463,8 @@ public final class SyncRunner implements AutoCloseable {
                 FieldList fields = steps.schema(t).orElseThrow(() -> new RunFailure(sync, "staging table " + t.quoted()
                     + " vanished during run " + run + ". Nothing was emitted; restart the task."));
                 StagedTable listed = stagedAtPlan.get(t);
-                published.add(new KeyChange.Published(t, fields, listed != null && listed.keys() != null ? listed.keys() : plan.baseKeys()));
+                boolean recorded = listed != null && listed.keys() != null;
+                published.add(new KeyChange.Published(t, fields, recorded ? listed.keys() : plan.baseKeys(), recorded ? listed.keyTypes() : null));
             }
             KeyChange.Rekey rekeyed = KeyChange.decide(sync, run, plan.base(), published, current, config.massDeleteAllowRun(),
                 config.columnStyle(), steps.staging().prefix());
@@ -475,7 +474,10 @@ public final class SyncRunner implements AutoCloseable {
             log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key published under {} (tables {}); "
                 + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, rekeyed.oldKey(), rekeyed.tables(),
                 run + 1, rekeyed.newKey());
-            steps.emptySnapshotLike(run, rekeyed.tables().get(0), rekeyed.oldKeys());
+            // The old columns from a snapshot when there is one (a diff holds some as emitted).
+            TableRef model = rekeyed.tables().stream().filter(t -> steps.staging().snapshotRun(t.table()).isPresent()).findFirst()
+                .orElse(rekeyed.tables().get(0));
+            steps.emptySnapshotLike(run, model, rekeyed.oldKeys());
             RecordShape old = shapeOf(steps.staging().snapshot(run), rekeyed.oldKeys());
             rekey = true;
             mode = "rekey";

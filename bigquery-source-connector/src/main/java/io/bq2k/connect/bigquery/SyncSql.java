@@ -37,6 +37,11 @@ public final class SyncSql {
         this.expirationHours = expirationHours;
     }
 
+    /** The same statements for another set of key columns (a re-key run joins on the old key). */
+    public SyncSql forKeys(List<String> keyColumns) {
+        return keyColumns.equals(keys) ? this : new SyncSql(staging, keyColumns, expirationHours);
+    }
+
     /** Backtick-quotes a column name (names with backticks are rejected by the config). */
     public static String quote(String column) {
         return "`" + column + "`";
@@ -61,7 +66,7 @@ public final class SyncSql {
         boolean diff = staging.diffRun(from.table()).isPresent();
         return "CREATE OR REPLACE TABLE " + staging.snapshot(run).quoted() + "\n"
             + options() + "\n"
-            + "AS SELECT *" + (diff ? " EXCEPT (" + BUCKET + ", " + SEQ + ", " + OP + ", " + ROW_BYTES + ")" : "")
+            + "AS SELECT *" + (diff ? " EXCEPT (" + BUCKET + ", " + SEQ + ", " + OP + ", " + ROW_BYTES + "), CAST(NULL AS BYTES) AS " + FINGERPRINT : "")
             + " FROM " + from.quoted() + " WHERE FALSE";
     }
 
@@ -143,7 +148,7 @@ public final class SyncSql {
             + "    IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
             + "    " + projection + "\n"
             + "  FROM " + staging.snapshot(run).quoted() + " AS n\n"
-            + "  FULL OUTER JOIN (\n" + oldSide.sql(this, run) + "\n  ) AS o\n"
+            + "  FULL OUTER JOIN (\n" + oldSide.sql(this, run, columns) + "\n  ) AS o\n"
             + "  ON " + join + "\n"
             + "  WHERE o." + PRESENT + " IS NULL OR n." + FINGERPRINT + " IS NULL OR o." + FINGERPRINT + " IS NULL OR n." + FINGERPRINT + " != o." + FINGERPRINT + "\n"
             + ")";
@@ -197,8 +202,12 @@ public final class SyncSql {
             return new OldSide(OptionalLong.of(baseline), List.of());
         }
 
-        String sql(SyncSql sql, long run) {
+        String sql(SyncSql sql, long run, List<ColumnMapping> columns) {
             String keyList = sql.keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+            // A diff holds its key columns as emitted (a BIGNUMERIC key as text): read them back in the snapshot's type.
+            String diffKeyList = sql.keys.stream().map(k -> columns.stream().filter(c -> c.name().equals(k)).findFirst()
+                .map(c -> c.keyFromEmitted(quote(k)) + (c.keyFromEmitted(quote(k)).equals(quote(k)) ? "" : " AS " + quote(k))).orElse(quote(k)))
+                .collect(Collectors.joining(", "));
             if (reexamine.isEmpty()) {
                 return baseline.isPresent() ? sql.keyColumnsOf(sql.staging.snapshot(baseline.getAsLong()), FINGERPRINT)
                     : sql.keyColumnsOf(sql.staging.snapshot(run), "CAST(NULL AS BYTES)") + " WHERE FALSE";
@@ -212,7 +221,8 @@ public final class SyncSql {
                 if (union.length() > 0) {
                     union.append("\n    UNION ALL\n");
                 }
-                union.append("    SELECT ").append(keyList).append(", CAST(NULL AS BYTES) AS ").append(FINGERPRINT).append(", TRUE AS ").append(REEXAMINE).append(" FROM ").append(t.quoted());
+                union.append("    SELECT ").append(sql.staging.diffRun(t.table()).isPresent() ? diffKeyList : keyList)
+                    .append(", CAST(NULL AS BYTES) AS ").append(FINGERPRINT).append(", TRUE AS ").append(REEXAMINE).append(" FROM ").append(t.quoted());
             }
             return "    SELECT " + keyList + ", IF(LOGICAL_OR(" + REEXAMINE + "), NULL, MAX(" + FINGERPRINT + ")) AS " + FINGERPRINT
                 + ", TRUE AS " + PRESENT + " FROM (\n" + union + "\n    )\n    GROUP BY " + keyList;

@@ -25,7 +25,7 @@ class KeyChangeTest {
     }
 
     static KeyChange.Published published(long run, FieldList fields, String... keys) {
-        return new KeyChange.Published(STAGING.snapshot(run), fields, List.of(keys));
+        return new KeyChange.Published(STAGING.snapshot(run), fields, List.of(keys), null);
     }
 
     @Test
@@ -53,6 +53,15 @@ class KeyChangeTest {
         RunFailure f = assertThrows(RunFailure.class, () -> KeyChange.decide("s", 6, 3,
             List.of(published(3, INT_ID, "id"), published(5, STRING_ID, "id")), shape(INT_ID, "id", "grp"), 6, STYLE, "s__"));
         assertTrue(f.getMessage().contains("more than one definition") && f.getMessage().contains("re-seed"), f.getMessage());
+    }
+
+    @Test
+    void aDiffsRecordedKeyTypesCountNotItsEmittedColumns() {
+        // A diff holds a BIGNUMERIC key as text; its recorded type says what was published.
+        FieldList emitted = FieldList.of(Field.of("amount", StandardSQLTypeName.STRING));
+        FieldList snapshot = FieldList.of(Field.of("amount", StandardSQLTypeName.BIGNUMERIC));
+        assertNull(KeyChange.decide("s", 5, 3, List.of(published(3, snapshot, "amount"),
+            new KeyChange.Published(STAGING.diff(4), emitted, List.of("amount"), List.of("BIGNUMERIC"))), shape(snapshot, "amount"), -1, STYLE, "s__"));
     }
 
     @Test

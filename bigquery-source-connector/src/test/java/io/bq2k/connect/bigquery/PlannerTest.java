@@ -31,7 +31,7 @@ class PlannerTest {
             long run = Long.parseLong(s.substring(s.indexOf(':') + 1));
             boolean snap = s.startsWith("snap");
             out.add(new StagedTable(snap ? STAGING.snapshot(run) : STAGING.diff(run), snap ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
-                run, owner, snap ? rows : 0, List.of("id"), abandoned, created++));
+                run, owner, snap ? rows : 0, List.of("id"), null, abandoned, created++));
         }
         return out;
     }

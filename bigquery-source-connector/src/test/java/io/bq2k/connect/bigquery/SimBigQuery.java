@@ -50,6 +50,7 @@ final class SimBigQuery {
         Long expiresAtMs;
         String owner;
         List<String> keys;
+        List<String> keyTypes;
         final long createdAt = ++created;
         Long abandonedAt;
 
@@ -205,7 +206,7 @@ final class SimBigQuery {
                 OptionalLong diff = staging.diffRun(name);
                 if (snap.isPresent() || diff.isPresent()) {
                     out.add(new StagedTable(DATASET.table(name), snap.isPresent() ? StagedTable.Kind.SNAPSHOT : StagedTable.Kind.DIFF,
-                        snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), t.owner, snap.isPresent() ? t.rows.size() : 0, t.keys,
+                        snap.isPresent() ? snap.getAsLong() : diff.getAsLong(), t.owner, snap.isPresent() ? t.rows.size() : 0, t.keys, t.keyTypes,
                         t.abandonedAt != null && t.abandonedAt == t.createdAt, t.createdAt));
                 }
             });
@@ -236,7 +237,11 @@ final class SimBigQuery {
             call("empty snapshot");
             Table from = require(fromRef);
             boolean diff = staging.diffRun(fromRef.table()).isPresent();
-            FieldList schema = diff ? FieldList.of(from.schema.subList(ChangeReader.LEADING_COLUMNS, from.schema.size())) : from.schema;
+            List<Field> fields = new ArrayList<>(diff ? from.schema.subList(ChangeReader.LEADING_COLUMNS, from.schema.size()) : from.schema);
+            if (diff) {
+                fields.add(Field.of(SyncSql.FINGERPRINT, StandardSQLTypeName.BYTES));
+            }
+            FieldList schema = FieldList.of(fields);
             Table t = new Table(schema, new ArrayList<>(), expiry());
             t.owner = config.ownerId();
             t.keys = keys;
@@ -354,6 +359,7 @@ final class SimBigQuery {
             }
             d.owner = config.ownerId();
             d.keys = keyNames;
+            d.keyTypes = shape.keyColumns().stream().map(ColumnMapping::bigQueryType).toList();
             tables.put(staging.diff(run).table(), d);
             return 0;
         }

@@ -165,6 +165,21 @@ class SyncSqlTest {
     }
 
     @Test
+    void reexaminedDiffsGiveBigNumericKeysBackTheirType() {
+        List<ColumnMapping> cols = List.of(col("amount", StandardSQLTypeName.BIGNUMERIC, true), col("name", StandardSQLTypeName.STRING, false));
+        String s = sql("amount").diff(7, new OldSide(OptionalLong.of(6), List.of(STAGING.diff(7))), cols, 16);
+        assertTrue(s.contains("SELECT CAST(`amount` AS BIGNUMERIC) AS `amount`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__diff_7`"), s);
+        assertTrue(s.contains("SELECT `amount`, _bq2k_fp, FALSE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_6`"), s);
+    }
+
+    @Test
+    void aReKeyDiffJoinsOnTheOldKey() {
+        String s = sql("id", "grp").forKeys(List.of("id")).diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.snapshot(6))), COLUMNS, 16);
+        assertTrue(s.contains("ON n.`id` = o.`id`\n"), s);
+        assertFalse(s.contains("grp"), s);
+    }
+
+    @Test
     void makeDurableRemovesTheExpiration() {
         assertEquals("ALTER TABLE `proj-1.stage.users__diff_7` SET OPTIONS (expiration_timestamp = NULL)", SyncSql.makeDurable(STAGING.diff(7)));
     }
@@ -173,7 +188,7 @@ class SyncSqlTest {
     void emptySnapshotKeepsTheOldColumns() {
         assertEquals("CREATE OR REPLACE TABLE `proj-1.stage.users__snap_8`\n" + OPTIONS + "\nAS SELECT * FROM `proj-1.stage.users__snap_7` WHERE FALSE",
             sql("id").emptySnapshotLike(8, STAGING.snapshot(7)));
-        assertTrue(sql("id").emptySnapshotLike(8, STAGING.diff(7)).contains("SELECT * EXCEPT (_bq2k_bucket, _bq2k_seq, _bq2k_op, _bq2k_bytes) FROM `proj-1.stage.users__diff_7` WHERE FALSE"));
+        assertTrue(sql("id").emptySnapshotLike(8, STAGING.diff(7)).contains("SELECT * EXCEPT (_bq2k_bucket, _bq2k_seq, _bq2k_op, _bq2k_bytes), CAST(NULL AS BYTES) AS _bq2k_fp FROM `proj-1.stage.users__diff_7` WHERE FALSE"));
     }
 
     @Test
