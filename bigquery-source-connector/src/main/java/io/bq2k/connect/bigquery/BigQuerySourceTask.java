@@ -48,11 +48,6 @@ public final class BigQuerySourceTask extends SourceTask {
     }
 
     @Override
-    public void commit() {
-        runner.offsetsCommitted();
-    }
-
-    @Override
     public void commitRecord(SourceRecord record, RecordMetadata metadata) {
         runner.acknowledged(record, metadata);
     }

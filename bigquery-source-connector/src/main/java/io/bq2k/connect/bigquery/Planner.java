@@ -17,10 +17,17 @@ public class Planner {
     private final StagingTables staging;
     private final String owner;
     private final RecordContract contract;
+    private final boolean resumeTrusted;
 
-    public Planner(String sync, StagingTables staging, String owner, RecordContract contract) {
+    /**
+     * @param resumeTrusted false when a transformation or errors.tolerance=all may drop records: under
+     *                      exactly-once Connect reports a dropped record only after its transaction committed
+     *                      offsets past it, so an interrupted run is taken again rather than resumed
+     */
+    public Planner(String sync, StagingTables staging, String owner, RecordContract contract, boolean resumeTrusted) {
         this.sync = sync;
         this.staging = staging;
+        this.resumeTrusted = resumeTrusted;
         this.owner = owner;
         this.contract = contract;
     }
@@ -48,7 +55,7 @@ public class Planner {
         long n = committed.run();
         switch (committed.kind()) {
             case DONE -> {
-                return afterBase(n + 1, n + 1, n, baseKeys, contractChange, staged);
+                return afterBase(n + 1, n + 1, n, committed.diff(), baseKeys, contractChange, staged);
             }
             case ABANDONED -> {
                 // No committed offset points into run n's tables, so the retake may re-create them under the same id.
@@ -57,7 +64,7 @@ public class Planner {
                         + " is gone", "which keys it published");
                 }
                 long base = Math.max(committed.base(), 0);
-                return base > 0 ? afterBase(n, n, base, baseKeys, contractChange, staged)
+                return base > 0 ? afterBase(n, n, base, -1, baseKeys, contractChange, staged)
                     : new Plan.Initial(n, refs(staged, t -> !(t.isSnapshot() && t.run() == n)), baseKeys);
             }
             default -> {
@@ -70,7 +77,7 @@ public class Planner {
                 long base = committed.base() >= 0 ? committed.base()
                     : find(staged, StagedTable.Kind.SNAPSHOT, n - 1).map(StagedTable::run).orElse(0L);
                 boolean otherDiff = committed.diff() >= 0 && committed.diff() != diff.get().created();
-                if (!diff.get().abandoned() && !otherDiff && snap.isPresent() && contractChange == null) {
+                if (resumeTrusted && !diff.get().abandoned() && !otherDiff && snap.isPresent() && contractChange == null) {
                     // Under the key it started with, even if key.columns changed since: the next run re-keys.
                     return new Plan.Resume(n, base, committed.bucket(), committed.seq(), baseKeys);
                 }
@@ -79,7 +86,7 @@ public class Planner {
                 // under another contract. Take the run again under a new id, so that the committed position keeps
                 // pointing into the tables it was taken from; every key of run n's diff is re-examined.
                 long fresh = staged.stream().mapToLong(StagedTable::run).max().orElse(n) + 1;
-                return base > 0 ? afterBase(fresh, n, base, baseKeys, contractChange, staged)
+                return base > 0 ? afterBase(fresh, n, base, -1, baseKeys, contractChange, staged)
                     : new Plan.Initial(fresh, refs(staged, t -> t.run() >= n && !t.isSnapshot()), baseKeys);
             }
         }
@@ -87,14 +94,17 @@ public class Planner {
 
     /**
      * Run {@code run} after base run {@code base} was completely handed over; diffs from run {@code attemptsFrom}
-     * on belong to attempts that may have published part of their changes.
+     * on belong to attempts that may have published part of their changes. {@code baseDiff}: the base diff's
+     * creation time as its summary recorded it, or -1.
      */
-    private Plan afterBase(long run, long attemptsFrom, long base, List<String> baseKeys, String contractChange, List<StagedTable> staged) {
+    private Plan afterBase(long run, long attemptsFrom, long base, long baseDiff, List<String> baseKeys, String contractChange,
+                           List<StagedTable> staged) {
         StagedTable baseline = requireBaseline(staged, base);
         // Diffs of earlier attempts (and of later runs whose summaries were not committed, or after an offset
         // rewind) hold every key those attempts may have published. A diff older than the base's own diff was
-        // there when the base was planned: the base re-examined its keys, so it is settled.
-        long settledBefore = find(staged, StagedTable.Kind.DIFF, base).map(StagedTable::created).orElse(0L);
+        // there when the base was planned: the base re-examined its keys, so it is settled. The base's diff
+        // version comes from its summary's offset (a restored table has a new creation time).
+        long settledBefore = baseDiff >= 0 ? baseDiff : find(staged, StagedTable.Kind.DIFF, base).map(StagedTable::created).orElse(0L);
         List<TableRef> attempts = refs(staged, t -> t.run() >= attemptsFrom && !t.isSnapshot() && t.created() > settledBefore);
         if (baseline.rows() == 0) {
             // Nothing published survives the base (an empty result, or a re-key run): no fingerprints to compare.

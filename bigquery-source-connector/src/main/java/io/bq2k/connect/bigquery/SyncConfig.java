@@ -300,6 +300,13 @@ public final class SyncConfig extends AbstractConfig {
         return name == null ? syncName() : name.toString();
     }
 
+    /** Whether a transformation or errors.tolerance=all may drop records between the task and Kafka. */
+    public boolean mayDropRecords() {
+        Object transforms = originals().get("transforms");
+        Object tolerance = originals().get("errors.tolerance");
+        return (transforms != null && !transforms.toString().isBlank()) || (tolerance != null && tolerance.toString().trim().equalsIgnoreCase("all"));
+    }
+
     /** The owner mark of this connector's staging tables: a hash of its name (label values are restricted). */
     public String ownerId() {
         return RecordContract.shortHash("connector:" + connectorName());

@@ -44,8 +44,9 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
         return new SyncOffset(run, Kind.IN_RUN, bucket, seq, base, contract.fingerprint(), contract.keys(), diff);
     }
 
-    public static SyncOffset completed(long run, RecordContract contract) {
-        return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract.fingerprint(), contract.keys(), -1);
+    /** @param diff the creation time of the run's diff: diffs created before it were re-examined by the run (-1: unknown) */
+    public static SyncOffset completed(long run, RecordContract contract, long diff) {
+        return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract.fingerprint(), contract.keys(), diff);
     }
 
     public static SyncOffset abandoned(long run, long base, RecordContract contract) {
@@ -64,7 +65,12 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
         Map<String, Object> m = new HashMap<>();
         m.put(RUN, run);
         switch (kind) {
-            case DONE -> m.put(DONE, true);
+            case DONE -> {
+                m.put(DONE, true);
+                if (diff >= 0) {
+                    m.put(DIFF, diff);
+                }
+            }
             case ABANDONED -> {
                 m.put(ABANDONED, true);
                 m.put(BASE, base);
@@ -112,7 +118,7 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
             throw new IllegalArgumentException("\"base\" must be below \"run\", got " + base);
         }
         if (done) {
-            return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract, keys, -1);
+            return new SyncOffset(run, Kind.DONE, 0, 0, run - 1, contract, keys, m.containsKey(DIFF) ? number(m, DIFF, 0) : -1);
         }
         if (abandoned) {
             return new SyncOffset(run, Kind.ABANDONED, 0, 0, base, contract, keys, -1);

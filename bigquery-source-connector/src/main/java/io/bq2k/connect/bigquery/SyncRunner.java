@@ -101,7 +101,7 @@ public final class SyncRunner implements AutoCloseable {
         this.cron = config.scheduleCron().isEmpty() ? null : CronSchedule.parse(config.scheduleCron());
         this.partition = SyncOffset.partition(sync);
         this.contract = RecordContract.of(config);
-        this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract);
+        this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract, !config.mayDropRecords());
         this.sleeper = sleeper;
         this.ownExecutor = readExecutor == null ? Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "bq2k-" + sync + "-reader");
@@ -261,14 +261,6 @@ public final class SyncRunner implements AutoCloseable {
         }
     }
 
-    /** Connect committed the offsets of the acknowledged records. */
-    public void offsetsCommitted() {
-        ActiveRun run = active;
-        if (run != null && run.abandonAcked) {
-            run.abandonCommitted = true;
-        }
-    }
-
     @Override
     public void close() {
         if (ownExecutor != null) {
@@ -310,7 +302,6 @@ public final class SyncRunner implements AutoCloseable {
         volatile SourceRecord notWritten;
         boolean abandonSent;
         volatile boolean abandonAcked;
-        volatile boolean abandonCommitted;
 
         ActiveRun(Plan plan, Instant startedAt, Map<String, Long> inputs) {
             this.plan = plan;
@@ -566,8 +557,10 @@ public final class SyncRunner implements AutoCloseable {
                 }
                 return List.of(record);
             }
-            if (!abandonCommitted) {
-                sleeper.sleep(20);
+            // Failing before {run, abandoned} is committed would let the restart resume past the lost change.
+            SyncOffset committed = abandonAcked ? committedOffset() : null;
+            if (committed == null || committed.kind() != SyncOffset.Kind.ABANDONED || committed.run() != run) {
+                sleeper.sleep(200);
                 return null;
             }
             throw new RunFailure(sync, failure);
@@ -579,7 +572,7 @@ public final class SyncRunner implements AutoCloseable {
             endOffsets.forEach((p, o) -> ends.put(Integer.toString(p), o));
             RunSummary summary = new RunSummary(sync, run, plan.base(), mode, startedAt.toEpochMilli(), now, rows,
                 stats.added(), stats.changed(), stats.removed(), bytes, snapshotMs, checkMs, diffMs, emitMs, ends);
-            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, published).toMap(), config.runHistoryTopic(), null,
+            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, published, diffCreated).toMap(), config.runHistoryTopic(), null,
                 RunSummary.KEY_SCHEMA, summary.key(), RunSummary.VALUE_SCHEMA, summary.value());
             if (transactions != null) {
                 transactions.commitTransaction(record);
@@ -587,7 +580,7 @@ public final class SyncRunner implements AutoCloseable {
             log.info(summary.logLine());
             metrics.runSucceeded(summary);
             // The next run is planned from this summary's offset (and the tables of any later attempts).
-            handedOver = SyncOffset.completed(run, published);
+            handedOver = SyncOffset.completed(run, published, diffCreated);
             SyncRunner.this.plan = null;
             lastInputs = inputs;
             active = null;

@@ -15,7 +15,7 @@ class PlannerTest {
 
     static final StagingTables STAGING = new StagingTables(new DatasetRef("p", "stage"), "s");
     static final RecordContract CONTRACT = new RecordContract("t", List.of("id"), SyncConfig.TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT);
-    static final Planner PLANNER = new Planner("s", STAGING, "me", CONTRACT);
+    static final Planner PLANNER = new Planner("s", STAGING, "me", CONTRACT, true);
 
     /** Tables in creation order: "snap:3", "diff:3", "diff:4!" (abandoned), "snap:2@other" (another owner), "snap:5=0" (no rows). */
     static List<StagedTable> tables(String... specs) {
@@ -37,7 +37,7 @@ class PlannerTest {
     }
 
     static SyncOffset done(long run) {
-        return SyncOffset.completed(run, CONTRACT);
+        return SyncOffset.completed(run, CONTRACT, -1);
     }
 
     @Test
@@ -80,7 +80,7 @@ class PlannerTest {
     @Test
     void aChangedContractResyncsReexaminingTheBase() {
         SyncOffset other = SyncOffset.completed(3, new RecordContract("old-topic", List.of("id"), SyncConfig.TemporalPrecision.MICROS,
-            SyncConfig.JsonColumns.TEXT));
+            SyncConfig.JsonColumns.TEXT), -1);
         Plan p = PLANNER.plan(other, tables("diff:3", "snap:3"));
         assertInstanceOf(Plan.Resync.class, p);
         assertEquals(List.of(STAGING.snapshot(3)), ((Plan.Resync) p).reexamine());
@@ -99,6 +99,23 @@ class PlannerTest {
         List<StagedTable> staged = tables("snap:3", "diff:3", "snap:4", "diff:4");
         SyncOffset at = SyncOffset.inRun(4, 2, 17, 3, CONTRACT, staged.get(3).created());
         assertEquals(new Plan.Resume(4, 3, 2, 17, List.of("id")), PLANNER.plan(at, staged));
+    }
+
+    @Test
+    void inRunIsRetakenNotResumedWhenATransformationMayDropRecords() {
+        List<StagedTable> staged = tables("snap:3", "diff:3", "snap:4", "diff:4");
+        SyncOffset at = SyncOffset.inRun(4, 2, 17, 3, CONTRACT, staged.get(3).created());
+        assertEquals(new Plan.Retake(5, 3, List.of(STAGING.diff(4)), List.of("id")),
+            new Planner("s", STAGING, "me", CONTRACT, false).plan(at, staged));
+    }
+
+    @Test
+    void theBaseDiffVersionInTheSummaryDecidesWhatIsSettled() {
+        // diff:4 was created before the base's diff (an offset rewind), but diff:3 was restored since (a new creation time):
+        // the summary's recorded version of diff 3 says diff 4 is newer, so it is re-examined.
+        List<StagedTable> staged = tables("snap:3", "diff:4", "diff:3");
+        assertEquals(new Plan.Retake(4, 3, List.of(STAGING.diff(4)), List.of("id")),
+            PLANNER.plan(SyncOffset.completed(3, CONTRACT, 50), staged));
     }
 
     @Test

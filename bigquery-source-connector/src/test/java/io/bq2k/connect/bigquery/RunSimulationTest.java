@@ -248,6 +248,9 @@ class RunSimulationTest {
         Sim sim = new Sim(seed, name, SimConnect.newOffsetStore(), null, verbose);
         sim.source.insert(20 + pick.nextInt(180), sim.random);
         sim.bq.transientErrorRate = pick.nextInt(3) == 0 ? 0.03 : 0;
+        if (pick.nextInt(3) == 0) {
+            sim.connect.props.put("transforms", "dropSome"); // the planner then retakes interrupted runs instead of resuming
+        }
         Random r = sim.random;
         int ticks = 200 + r.nextInt(600);
         int downFor = 0;
@@ -465,7 +468,7 @@ class RunSimulationTest {
     void failure1WithThePreFixPlannerLeavesStaleRowsAndTheOracleSaysSo() {
         Sim sim = failure1Scenario(2);
         sim.connect.plannerFactory = c -> new Planner(c.syncName(), new StagingTables(SimBigQuery.DATASET, c.syncName()), c.ownerId(),
-            RecordContract.of(c)) {
+            RecordContract.of(c), true) {
             @Override
             public Plan plan(SyncOffset committed, List<StagedTable> staged) {
                 Plan p = super.plan(committed, staged);

@@ -195,9 +195,6 @@ final class SimConnect {
         if (last != null) {
             committedOffsets.put(connector, last);
         }
-        if (runner != null) {
-            runner.offsetsCommitted();
-        }
     }
 
     /** The worker process dies: a random prefix of the producer's buffer still reaches Kafka, nothing more is acknowledged. */

@@ -37,8 +37,8 @@ class SyncOffsetTest {
 
     @Test
     void roundTripCompleted() {
-        SyncOffset o = SyncOffset.completed(9, CONTRACT);
-        assertEquals(Map.of("run", 9L, "done", true, "contract", CONTRACT.fingerprint(), "keys", "id"), o.toMap());
+        SyncOffset o = SyncOffset.completed(9, CONTRACT, 1_700_000_000_999L);
+        assertEquals(Map.of("run", 9L, "done", true, "contract", CONTRACT.fingerprint(), "keys", "id", "diff", 1_700_000_000_999L), o.toMap());
         assertEquals(o, SyncOffset.fromMap(o.toMap()));
         assertTrue(SyncOffset.fromMap(o.toMap()).done());
     }
