@@ -144,6 +144,48 @@ public final class BigQueryGateway implements AutoCloseable {
         });
     }
 
+    /**
+     * Cancels every running or pending job carrying label {@code key=value} and waits until each is done
+     * (a cancelled job may still finish), so that no statement of an earlier task instance completes
+     * after this point.
+     *
+     * @return the ids of the jobs that were running
+     */
+    public List<String> cancelAndAwaitJobs(String key, String value, long timeoutMs) {
+        List<Job> running = retrier.call("list running jobs", () -> {
+            List<Job> jobs = new ArrayList<>();
+            for (Job j : bigQuery.listJobs(BigQuery.JobListOption.stateFilter(com.google.cloud.bigquery.JobStatus.State.RUNNING,
+                com.google.cloud.bigquery.JobStatus.State.PENDING)).iterateAll()) {
+                if (j.getConfiguration() instanceof QueryJobConfiguration q && q.getLabels() != null && value.equals(q.getLabels().get(key))) {
+                    jobs.add(j);
+                }
+            }
+            return jobs;
+        });
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        List<String> ids = new ArrayList<>();
+        for (Job j : running) {
+            ids.add(j.getJobId().getJob());
+            retrier.call("cancel job " + j.getJobId().getJob(), () -> bigQuery.cancel(j.getJobId()));
+            while (true) {
+                Job now = retrier.call("check job " + j.getJobId().getJob(), () -> bigQuery.getJob(j.getJobId()));
+                if (now == null || now.isDone()) {
+                    break;
+                }
+                if (System.currentTimeMillis() > deadline) {
+                    throw new Retrier.TransientException("job " + j.getJobId().getJob() + " of an earlier task is still running after cancel", null);
+                }
+                try {
+                    Thread.sleep(500);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Retrier.TransientException("interrupted while waiting for job " + j.getJobId().getJob(), e);
+                }
+            }
+        }
+        return ids;
+    }
+
     /** A statement BigQuery rejected with its own error is not retried unless the error's reason is transient. */
     private static RuntimeException classified(BigQueryException e) {
         return e.getError() != null && !Retrier.isTransient(e) ? new Retrier.BigQueryJobFailure(e.getError()) : e;

@@ -52,6 +52,15 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     @Override
+    public void settleOrphanJobs() {
+        List<String> cancelled = gateway.cancelAndAwaitJobs(OWNER_LABEL, config.ownerId(), 600_000);
+        if (!cancelled.isEmpty()) {
+            org.slf4j.LoggerFactory.getLogger(BigQueryRunSteps.class).warn(
+                "Sync '{}': cancelled {} BigQuery job(s) an earlier task instance left running: {}", sync, cancelled.size(), cancelled);
+        }
+    }
+
+    @Override
     public List<StagedTable> stagedTables() {
         List<StagedTable> tables = new ArrayList<>();
         for (String name : gateway.tableNames(staging.dataset(), staging.prefix())) {
@@ -254,6 +263,7 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     private Map<String, String> labels(long run, String step) {
-        return Map.of("bq2k_sync", sync.toLowerCase(java.util.Locale.ROOT), "bq2k_run", Long.toString(run), "bq2k_step", step);
+        return Map.of("bq2k_sync", sync.toLowerCase(java.util.Locale.ROOT), "bq2k_run", Long.toString(run), "bq2k_step", step,
+            OWNER_LABEL, config.ownerId());
     }
 }

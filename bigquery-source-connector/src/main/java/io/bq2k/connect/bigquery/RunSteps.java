@@ -18,6 +18,12 @@ public interface RunSteps {
 
     void ensureStagingDataset();
 
+    /**
+     * Cancels, and waits for, every BigQuery job of this connector still running: a task that crashed or was
+     * stopped mid-statement leaves its job running, and it must not replace a table after a new plan was made.
+     */
+    void settleOrphanJobs();
+
     /** Every table of this sync's prefix, with owner mark, key columns and (snapshots) row count. */
     List<StagedTable> stagedTables();
 

@@ -62,6 +62,10 @@ public final class SyncRunner implements AutoCloseable {
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
 
     private Plan plan;
+    /** Jobs an earlier task instance left running were cancelled and are done (checked once per task). */
+    private boolean orphansSettled;
+    /** Set by {@link #close()}: a stopped task submits no further statement. */
+    private volatile boolean closed;
     /** The offset of the last summary this runner emitted: ahead of the committed offset until Connect flushes it. */
     private SyncOffset handedOver;
     /** Rows of the snapshot of the plan's base (or, for an initial plan, of the largest re-examined snapshot). */
@@ -147,6 +151,10 @@ public final class SyncRunner implements AutoCloseable {
     private Plan planFromCommittedState() {
         metrics.phase("planning");
         steps.ensureStagingDataset();
+        if (!orphansSettled) {
+            steps.settleOrphanJobs();
+            orphansSettled = true;
+        }
         SyncOffset committed = committedOffset();
         if (handedOver != null && (committed == null || committed.run() < handedOver.run()
             || (committed.run() == handedOver.run() && !committed.done()))) {
@@ -263,6 +271,7 @@ public final class SyncRunner implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         if (ownExecutor != null) {
             ownExecutor.shutdownNow();
         }
@@ -342,6 +351,7 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         private void prepare() {
+            ensureOpen();
             if (!snapshotted) {
                 metrics.phase("snapshot");
                 long t = System.currentTimeMillis();
@@ -365,6 +375,7 @@ public final class SyncRunner implements AutoCloseable {
                     shape = current;
                 }
             }
+            ensureOpen();
             if (!checked) {
                 metrics.phase("check");
                 long t = System.currentTimeMillis();
@@ -377,6 +388,7 @@ public final class SyncRunner implements AutoCloseable {
                 checkMs = System.currentTimeMillis() - t;
                 checked = true;
             }
+            ensureOpen();
             if (!diffed) {
                 metrics.phase("diff");
                 long t = System.currentTimeMillis();
@@ -400,6 +412,7 @@ public final class SyncRunner implements AutoCloseable {
                     guardMassDelete(s);
                 }
                 // From here on changes may be published: the tables a retake or resume needs must not expire.
+                ensureOpen();
                 steps.makeDurable(run);
             }
             metrics.bytesProcessed(bytes);
@@ -410,6 +423,13 @@ public final class SyncRunner implements AutoCloseable {
             metrics.runProgress(alreadyHandedOver, s.total());
             log.info("Sync '{}': run {} ({}) has {} change(s): +{} ~{} -{}{}", sync, run, mode, s.total(), s.added(), s.changed(), s.removed(),
                 alreadyHandedOver > 0 ? ", " + alreadyHandedOver + " already handed over before the restart" : "");
+        }
+
+        /** A stopped task's thread must not send another statement: a new task instance may already run this run. */
+        private void ensureOpen() {
+            if (closed) {
+                throw new Retrier.TransientException("the task is stopping", null);
+            }
         }
 
         /**

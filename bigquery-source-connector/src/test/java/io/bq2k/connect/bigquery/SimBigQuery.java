@@ -198,6 +198,11 @@ final class SimBigQuery {
         }
 
         @Override
+        public void settleOrphanJobs() {
+            call("list jobs"); // the model's statements are instantaneous: none outlives its task
+        }
+
+        @Override
         public List<StagedTable> stagedTables() {
             call("list tables");
             List<StagedTable> out = new ArrayList<>();
