@@ -30,8 +30,16 @@ public sealed interface Plan {
     /** The old side of the diff (not used by {@link Resume}). */
     SyncSql.OldSide oldSide(StagingTables staging);
 
-    /** No baseline: every current row is published; keys of the listed tables are tombstoned when gone. */
-    record Initial(long run, List<TableRef> reexamine, List<String> baseKeys) implements Plan {
+    /**
+     * No baseline: every current row is published; keys of the listed tables are tombstoned when gone.
+     *
+     * @param afterRekey the re-key run this run follows (its tombstones must be applied first), or 0
+     */
+    record Initial(long run, List<TableRef> reexamine, List<String> baseKeys, long afterRekey) implements Plan {
+        public Initial(long run, List<TableRef> reexamine, List<String> baseKeys) {
+            this(run, reexamine, baseKeys, 0);
+        }
+
         public long base() { return 0; }
         public String mode() { return reexamine.isEmpty() ? "initial" : "resync"; }
         public String why() {

@@ -108,7 +108,8 @@ public class Planner {
         List<TableRef> attempts = refs(staged, t -> t.run() >= attemptsFrom && !t.isSnapshot() && t.created() > settledBefore);
         if (baseline.rows() == 0) {
             // Nothing published survives the base (an empty result, or a re-key run): no fingerprints to compare.
-            return new Plan.Initial(run, attempts, contract.keys());
+            // After a re-key run (its summary names the old key): the new keys wait until its tombstones are applied.
+            return new Plan.Initial(run, attempts, contract.keys(), baseKeys.equals(contract.keys()) ? 0 : base);
         }
         if (contractChange != null) {
             List<TableRef> reexamine = new ArrayList<>();

@@ -199,6 +199,13 @@ public final class SyncRunner implements AutoCloseable {
                 return null;
             }
         }
+        if (plan instanceof Plan.Initial i && i.afterRekey() > 0 && config.massDeleteAllowRun() != i.run()) {
+            throw new RunFailure(sync, "run " + i.run() + " republishes every row under the new key " + contract.keys() + " and waits for the sink: "
+                + "re-key run " + i.afterRekey() + " tombstoned every key under the old key, and on a topic with more than one partition a sink "
+                + "that has not applied those tombstones yet could apply one after the new row of the same MySQL row. Nothing was emitted. "
+                + "When the sink has consumed run " + i.afterRekey() + " (bin/status: MySQL holds run " + i.afterRekey() + " completely; or its lag is 0), "
+                + "set " + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + i.run() + " and restart the connector.");
+        }
         metrics.runStarted(plan.run());
         dropObsoleteTables();
         return new ActiveRun(plan, now, inputs);

@@ -78,6 +78,13 @@ class PlannerTest {
     }
 
     @Test
+    void theRunAfterAReKeyWaitsForTheSink() {
+        SyncOffset rekeyed = SyncOffset.completed(3, new RecordContract("t", List.of("old_id"), SyncConfig.TemporalPrecision.MICROS,
+            SyncConfig.JsonColumns.TEXT), -1);
+        assertEquals(new Plan.Initial(4, List.of(), List.of("id"), 3), PLANNER.plan(rekeyed, tables("diff:3", "snap:3=0")));
+    }
+
+    @Test
     void aChangedContractResyncsReexaminingTheBase() {
         SyncOffset other = SyncOffset.completed(3, new RecordContract("old-topic", List.of("id"), SyncConfig.TemporalPrecision.MICROS,
             SyncConfig.JsonColumns.TEXT), -1);
