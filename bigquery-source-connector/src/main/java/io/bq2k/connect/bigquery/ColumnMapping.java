@@ -169,6 +169,11 @@ public final class ColumnMapping {
         return String.format(Locale.ROOT, emitTemplate, source);
     }
 
+    /** TIMESTAMP, DATETIME or TIME: its representation depends on temporal.precision. */
+    public boolean isTemporal() {
+        return kind == Kind.TIMESTAMP || kind == Kind.DATETIME || kind == Kind.TIME;
+    }
+
     /** The SQL expression that reads this key column of a diff table back in the snapshot's type. */
     public String keyFromEmitted(String column) {
         return bigQueryType.equals("BIGNUMERIC") ? "CAST(" + column + " AS BIGNUMERIC)" : column;

@@ -30,6 +30,19 @@ public record RecordContract(String topic, List<String> keys, SyncConfig.Tempora
                 + SyncConfig.JSON_COLUMNS + ") changed since the last run";
     }
 
+    /** Whether a contract with {@code fingerprint} differed from this one in the temporal precision (only). */
+    public boolean precisionChangedFrom(String fingerprint) {
+        if (fingerprint == null) {
+            return false;
+        }
+        for (SyncConfig.TemporalPrecision p : SyncConfig.TemporalPrecision.values()) {
+            if (p != precision && new RecordContract(topic, keys, p, json).fingerprint().equals(fingerprint)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     static String shortHash(String text) {
         try {
             byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));

@@ -64,6 +64,8 @@ public final class SyncRunner implements AutoCloseable {
     private Plan plan;
     /** Jobs an earlier task instance left running were cancelled and are done (checked once per task). */
     private boolean orphansSettled;
+    /** The committed contract differs from the configured one in the temporal precision. */
+    private boolean precisionChanged;
     /** Set by {@link #close()}: a stopped task submits no further statement. */
     private volatile boolean closed;
     /** The offset of the last summary this runner emitted: ahead of the committed offset until Connect flushes it. */
@@ -160,6 +162,7 @@ public final class SyncRunner implements AutoCloseable {
             || (committed.run() == handedOver.run() && !committed.done()))) {
             committed = handedOver; // the summary is handed over; its offset may not be flushed yet
         }
+        precisionChanged = committed != null && contract.precisionChangedFrom(committed.contract());
         List<StagedTable> staged = steps.stagedTables();
         Plan p = planner.plan(committed, staged);
         stagedAtPlan.clear();
@@ -370,6 +373,13 @@ public final class SyncRunner implements AutoCloseable {
                 // A resume keeps the key it started with. Its snapshot is the one its diff was taken from: a run is only
                 // re-created under the same id when no committed position points into it.
                 RecordShape current = shapeOf(steps.staging().snapshot(run), plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
+                if (plan instanceof Plan.Resync && precisionChanged && current.keyColumns().stream().anyMatch(ColumnMapping::isTemporal)) {
+                    throw new RunFailure(sync, "run " + run + ": " + SyncConfig.TEMPORAL_PRECISION + " changed while key column(s) "
+                        + current.keyColumns().stream().filter(ColumnMapping::isTemporal).map(ColumnMapping::name).toList()
+                        + " are temporal: every key would change its representation, and the keys published in the old one could not be "
+                        + "tombstoned. Nothing was emitted. Restore " + SyncConfig.TEMPORAL_PRECISION + ", or re-seed the sync (stop the sink, "
+                        + "empty the MySQL table, delete and recreate the topic, reset this connector's offsets, resume).");
+                }
                 if (!(plan instanceof Plan.Resume)) {
                     try {
                         checkKeyUnchanged(current);

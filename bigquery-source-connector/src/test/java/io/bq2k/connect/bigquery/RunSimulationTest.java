@@ -655,6 +655,23 @@ class RunSimulationTest {
         assertEquals(sim.expected(), sim.connect.compacted("t2"), "the new topic alone holds every row");
     }
 
+    /** Failure 7, with a temporal key: a precision change would re-represent every key, so it fails until reverted. */
+    @Test
+    void failure7PrecisionChangeWithATemporalKeyFailsUntilReverted() {
+        Sim sim = new Sim(15, "users", SimConnect.newOffsetStore(), null, false);
+        sim.connect.props.put(SyncConfig.KEY_COLUMNS, "id,ts");
+        sim.source.insert(100, sim.random);
+        runToCompletion(sim, 1);
+        sim.connect.stop();
+        sim.config(SyncConfig.TEMPORAL_PRECISION, "millis");
+        sim.connect.start();
+        assertFalse(sim.connect.poll());
+        String failure = sim.connect.failures.get(0);
+        assertTrue(failure.contains("temporal.precision changed while key column(s) [ts] are temporal"), failure);
+        sim.config(SyncConfig.TEMPORAL_PRECISION, "micros");
+        quiesceAndCheck(sim);
+    }
+
     /** Failure 8: a crash after run 2's summary but before its offset is committed, while run 3 starts: no full re-emission. */
     @Test
     void failure8CrashBeforeTheSummaryIsCommittedKeepsTheBaseline() {
