@@ -20,6 +20,7 @@ import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Objects;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
@@ -285,7 +286,7 @@ class FaultLoopIT {
             if (now != null && then != null && then < now) {
                 reverted.add(id);
             }
-            if (!java.util.Objects.equals(now, then)) {
+            if (!Objects.equals(now, then)) {
                 n++;
             }
         }
