@@ -37,6 +37,11 @@ public final class PipelineOps {
     /** One run summary (the payload of a record on {@code <topic>.runs}). */
     public record RunSummary(String sync, long run, String mode, long rows, long added, long changed, long removed,
                              Map<Integer, Long> endOffsets, JsonNode payload) {
+        /** The record of a run abandoned because a change was not written (the run is retaken). */
+        public boolean abandoned() {
+            return "abandoned".equals(mode);
+        }
+
         public long emitted() {
             return added + changed + removed;
         }
@@ -160,6 +165,9 @@ public final class PipelineOps {
         for (TopicRecord r : readAll(runsTopic)) {
             if (r.value() != null) {
                 RunSummary s = parse(r.value());
+                if (s.abandoned()) {
+                    continue; // a run the connector gave up and will retake: not a finished run
+                }
                 if (latest == null || s.run() >= latest.run()) {
                     latest = s;
                 }
@@ -206,7 +214,7 @@ public final class PipelineOps {
                 records = List.of(); // topic not created yet
             }
             for (TopicRecord r : records) {
-                if (r.value() != null) {
+                if (r.value() != null && !parse(r.value()).abandoned()) {
                     RunSummary s = parse(r.value());
                     latest = s;
                     if (s.run() >= minRun && s.payload().path("started_at_ms").asLong() >= since.toEpochMilli()) {

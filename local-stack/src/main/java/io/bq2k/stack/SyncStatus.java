@@ -191,7 +191,7 @@ public final class SyncStatus {
                         continue;
                     }
                     JsonNode v = payload(r.value());
-                    if (v != null && (last == null || v.path("run").asLong() >= last.path("run").asLong())
+                    if (v != null && !"abandoned".equals(v.path("mode").asText()) && (last == null || v.path("run").asLong() >= last.path("run").asLong())
                         && (config.path("sync.name").asText("").isEmpty() || config.path("sync.name").asText().equals(v.path("sync").asText()))) {
                         last = v;
                     }
