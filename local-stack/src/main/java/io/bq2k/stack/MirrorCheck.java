@@ -165,6 +165,23 @@ public final class MirrorCheck {
     }
 
     /**
+     * The latest value per key of a topic's records (from {@link PipelineOps#readAll}), a tombstone
+     * removing the key: what any consumer of the topic, a sink included, ends up holding.
+     */
+    public Rows latestPerKey(List<PipelineOps.TopicRecord> records, int decimalScale) {
+        Map<Object, List<Object>> latest = new HashMap<>();
+        for (PipelineOps.TopicRecord r : records) {
+            Object key = fromConnectJson(PipelineOps.payload(r.key()), decimalScale).get(0);
+            if (r.value() == null) {
+                latest.remove(key);
+            } else {
+                latest.put(key, fromConnectJson(PipelineOps.payload(r.value()), decimalScale));
+            }
+        }
+        return new Rows(latest);
+    }
+
+    /**
      * Canonical row from a record value of the source connector (JsonConverter payload): Decimal as
      * base64 unscaled bytes (JsonConverter's default) or a number, MicroTimestamp as micros, Date as days.
      */

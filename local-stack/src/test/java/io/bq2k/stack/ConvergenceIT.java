@@ -86,14 +86,22 @@ class ConvergenceIT {
         return ops.endOffsets(topic).values().stream().mapToLong(Long::longValue).sum();
     }
 
-    /** MySQL {@code table} equals the result of {@code query} as the emulator computes it now. */
-    MirrorCheck.Rows assertMySqlEqualsQuery(String query, String table, String what) throws Exception {
+    /**
+     * The topic's latest value per key and MySQL {@code table} both equal the result of {@code query} as the
+     * emulator computes it now. The topic is checked first: right after a run, the sink may not have applied
+     * the run's (or an earlier attempt's) last records yet, so MySQL alone could look right too early, while
+     * the topic already holds what the sink will end with.
+     */
+    MirrorCheck.Rows assertConverged(String query, String topic, String table, String what) throws Exception {
         MirrorCheck check = MirrorCheck.forQuery(bq, query, "id");
         MirrorCheck.Rows expected = check.readBigQuery(bq, query);
+        MirrorCheck.Result onTopic = check.compare(expected, check.latestPerKey(ops.readAll(topic), 9));
+        assertTrue(onTopic.equal(), () -> what + ": the latest value per key on " + topic + " differs from the query result: " + onTopic.summary());
         long t0 = System.nanoTime();
         MirrorCheck.Result r = check.awaitMySqlEquals(stack::mysqlConnection, table, expected, CONVERGE_TIMEOUT, null);
         assertTrue(r.equal(), () -> what + ": MySQL " + table + " differs from the query result: " + r.summary());
-        log("%s: MySQL %s equals the query result (%d rows) after %.1fs", what, table, r.expectedRows(), (System.nanoTime() - t0) / 1e9);
+        log("%s: topic %s and MySQL %s equal the query result (%d rows) after %.1fs", what, topic, table, r.expectedRows(),
+                (System.nanoTime() - t0) / 1e9);
         return expected;
     }
 
@@ -127,7 +135,7 @@ class ConvergenceIT {
         stack.deployer().deploy(source, config);
         PipelineOps.RunSummary s1 = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
         log("crash: %s", s1);
-        assertMySqlEqualsQuery(query, table, "run 1");
+        assertConverged(query, topic, table, "run 1");
 
         // Every row changes upstream; run 2 starts (the task restart commits run 1's {done} offset).
         bq.query(crashTable(1));
@@ -159,7 +167,7 @@ class ConvergenceIT {
         PipelineOps.RunSummary s2 = ops.awaitRunStartedSince(topic + ".runs", 2, restart, RUN_TIMEOUT);
         log("crash: after the restart %s", s2);
         assertEquals(2, s2.run());
-        assertMySqlEqualsQuery(query, table, "after the retake of run 2");
+        assertConverged(query, topic, table, "after the retake of run 2");
         assertEquals("retake", s2.mode(), "a run that emitted without a committed offset is retaken: " + s2);
         assertTrue(s2.emitted() >= published, "the retake re-examines every key the first attempt may have published: " + s2);
     }
@@ -185,7 +193,7 @@ class ConvergenceIT {
         stack.deployer().deploy(source, DemoConfigs.source(stack, topic, query, staging));
         PipelineOps.RunSummary s1 = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
         MirrorCheck check = MirrorCheck.forQuery(bq, query, "id");
-        MirrorCheck.Rows run1 = assertMySqlEqualsQuery(query, table, "lost: run 1");
+        MirrorCheck.Rows run1 = assertConverged(query, topic, table, "lost: run 1");
         assertEquals(1000, run1.size());
 
         bq.query(lostTable(" WHERE MOD(id, 10) != 3"));
@@ -217,7 +225,7 @@ class ConvergenceIT {
         // Against the restored baseline: only the 100 removed rows, no resync.
         assertEquals("incremental", s2.mode(), s2.toString());
         assertEquals(List.of(0L, 0L, 100L), List.of(s2.added(), s2.changed(), s2.removed()), s2.toString());
-        MirrorCheck.Rows run2 = assertMySqlEqualsQuery(query, table, "lost: run 2 after the restore");
+        MirrorCheck.Rows run2 = assertConverged(query, topic, table, "lost: run 2 after the restore");
         assertEquals(900, run2.size());
     }
 
@@ -298,7 +306,7 @@ class ConvergenceIT {
                     assertTrue(s.added() > 0 && s.changed() > 0 && s.removed() > 0, "run " + v + " inserts, updates and deletes: " + s);
                 }
                 syncs[i] = s.sync();
-                assertMySqlEqualsQuery(tables[i].query(), mysql[i], names[i] + " run " + v);
+                assertConverged(tables[i].query(), topics[i], mysql[i], names[i] + " run " + v);
             }
         }
         log("h5: sync names %s", List.of(syncs));
@@ -339,7 +347,7 @@ class ConvergenceIT {
         ops.restartTask(names[0], 0);
         PipelineOps.RunSummary s4 = ops.awaitRunStartedSince(topics[0] + ".runs", 4, start, RUN_TIMEOUT);
         assertEquals(4, s4.run(), s4.toString());
-        assertMySqlEqualsQuery(a.query(), mysql[0], names[0] + " run 4, beside the failed intruder");
+        assertConverged(a.query(), topics[0], mysql[0], names[0] + " run 4, beside the failed intruder");
         assertFalse(stagingTables(syncs[0] + "__").containsValue(null), "sync A's tables keep their owner mark");
         assertTrue(stack.deployer().delete(intruder));
     }
