@@ -535,10 +535,6 @@ class FaultLoopIT {
         model.forEach((id, e) -> rows.add(VersionedTable.rowAt(id, e)));
         MirrorCheck.Result fixture = check.compare(check.rows(rows), query);
         assertTrue(fixture.equal(), () -> "seed " + seed + ": the model differs from the emulator's query result: " + fixture.summary());
-        if (sinkPaused) {
-            log("run %d done (%s); the sink stays paused into the next round", run, s);
-            return;
-        }
         MirrorCheck.Rows expected = query;
         String against = "the query result";
         behindQuery = false;
@@ -552,21 +548,13 @@ class FaultLoopIT {
             behindQuery = !check.compare(query, expected).equal();
             against = "run " + s.run() + "'s snapshot " + snapshot + (behindQuery ? " (older than the query result)" : " (= the query result)");
         }
-        MirrorCheck.Rows want = expected;
-        MirrorCheck.Result r = null;
-        for (int attempt = 0; attempt < 8 && (r == null || !r.equal()); attempt++) {
-            // A sink that lost MySQL fails its task; restarting what failed is the operator's move (no-op otherwise).
-            ops.restartFailed(SINK);
-            r = check.awaitMySqlEquals(stack::mysqlConnection, MYSQL_TABLE, want, Duration.ofSeconds(30), null);
-        }
-        MirrorCheck.Result result = r;
         String what = against;
-        assertTrue(result.equal(), () -> "seed " + seed + ", run " + run + " (" + fault + ", " + s.mode() + "): MySQL differs from "
-                + what + ": " + result.summary());
+        // The topic first: what the sink will end with, whether or not it has applied the run's last records yet.
         List<String> backwards = new ArrayList<>();
         for (String t : topics) {
+            List<PipelineOps.TopicRecord> records = ops.readAll(t);
             Map<Long, Long> last = new HashMap<>();
-            for (PipelineOps.TopicRecord rec : ops.readAll(t)) {
+            for (PipelineOps.TopicRecord rec : records) {
                 if (rec.value() == null) {
                     continue;
                 }
@@ -577,9 +565,28 @@ class FaultLoopIT {
                     backwards.add(t + " id " + id + ": " + prev + " then " + v);
                 }
             }
+            if (t.equals(topic)) {
+                MirrorCheck.Result latest = check.compare(expected, check.latestPerKey(records, 9));
+                assertTrue(latest.equal(), () -> "seed " + seed + ", run " + run + " (" + fault + ", " + s.mode() + "): the latest value per key on "
+                        + t + " differs from " + what + ": " + latest.summary());
+            }
         }
         assertTrue(backwards.isEmpty(), () -> "seed " + seed + ": versions went backwards: " + backwards.subList(0, Math.min(5, backwards.size())));
-        log("run %d converged: %s; MySQL equals %s (%d rows), no key went backwards", run, s, against, result.expectedRows());
+        if (sinkPaused) {
+            log("run %d done (%s); topic %s equals %s; the sink stays paused into the next round", run, s, topic, what);
+            return;
+        }
+        MirrorCheck.Rows want = expected;
+        MirrorCheck.Result r = null;
+        for (int attempt = 0; attempt < 8 && (r == null || !r.equal()); attempt++) {
+            // A sink that lost MySQL fails its task; restarting what failed is the operator's move (no-op otherwise).
+            ops.restartFailed(SINK);
+            r = check.awaitMySqlEquals(stack::mysqlConnection, MYSQL_TABLE, want, Duration.ofSeconds(30), null);
+        }
+        MirrorCheck.Result result = r;
+        assertTrue(result.equal(), () -> "seed " + seed + ", run " + run + " (" + fault + ", " + s.mode() + "): MySQL differs from "
+                + what + ": " + result.summary());
+        log("run %d converged: %s; the topic and MySQL equal %s (%d rows), no key went backwards", run, s, against, result.expectedRows());
     }
 
     /**
@@ -599,16 +606,7 @@ class FaultLoopIT {
         assertTrue(colliderSync.startsWith("source_loop_") && sync.startsWith("source_loop_"), colliderSync + " / " + sync);
         assertNotEquals(sync, colliderSync, "seed " + seed + ": " + COLLIDER + " and " + SOURCE + " share a sync name");
         MirrorCheck c = MirrorCheck.forQuery(bq, COLLIDER_QUERY, "id");
-        Map<Object, List<Object>> latest = new HashMap<>();
-        for (PipelineOps.TopicRecord r : ops.readAll(COLLIDER_TOPIC)) {
-            long id = PipelineOps.payload(r.key()).get("id").asLong();
-            if (r.value() == null) {
-                latest.remove(id);
-            } else {
-                latest.put(id, c.fromConnectJson(PipelineOps.payload(r.value()), 9));
-            }
-        }
-        MirrorCheck.Result r = c.compare(c.readBigQuery(bq, COLLIDER_QUERY), new MirrorCheck.Rows(latest));
+        MirrorCheck.Result r = c.compare(c.readBigQuery(bq, COLLIDER_QUERY), c.latestPerKey(ops.readAll(COLLIDER_TOPIC), 9));
         long colliderRunNow = colliderRun;
         assertTrue(r.equal(), () -> "seed " + seed + ": " + COLLIDER + " run " + colliderRunNow + ": its topic differs from its query result: " + r.summary());
         // Owner marks: one per sync, and different (tables restored from a copy carry none).
