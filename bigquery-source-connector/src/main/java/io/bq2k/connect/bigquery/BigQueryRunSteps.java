@@ -90,14 +90,15 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public long snapshot(long run) {
+        long bytes;
         try {
-            long bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
-            markOwned(staging.snapshot(run), run, config.keyColumns(), null);
-            return bytes;
+            bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
         } catch (Retrier.PermanentException e) {
             throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
                 + ". Fix the query (config '" + (config.query().isEmpty() ? SyncConfig.TABLE : SyncConfig.QUERY) + "'); the next run starts from the same baseline.", e);
         }
+        markOwned(staging.snapshot(run), run, config.keyColumns(), null);
+        return bytes;
     }
 
     @Override

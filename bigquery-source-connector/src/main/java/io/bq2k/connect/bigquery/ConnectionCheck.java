@@ -60,7 +60,7 @@ final class ConnectionCheck {
             String owner = labels == null ? null : labels.get(BigQueryRunSteps.OWNER_LABEL);
             if (owner != null && !owner.equals(config.ownerId())) {
                 return Optional.of(new FieldError(SyncConfig.SYNC_NAME, "Staging table " + staging.dataset().table(name) + " of sync '"
-                    + config.syncName() + "' belongs to another connector (owner mark " + owner + "): two connectors would share staging tables. "
+                    + config.syncName() + "' is owned by another connector (owner mark " + owner + "): two connectors would share staging tables. "
                     + "Give this connector its own " + SyncConfig.SYNC_NAME + "."));
             }
         }

@@ -126,6 +126,11 @@ public class Planner {
     }
 
     private RunFailure lost(String what, String without) {
+        return lost(sync, what, without);
+    }
+
+    /** A table a run needs is gone: the run fails, naming it and the two ways out. */
+    static RunFailure lost(String sync, String what, String without) {
         return new RunFailure(sync, what + " (dropped by someone, or the staging dataset was recreated: tables a run may still need "
             + "never expire). Without it the connector cannot know " + without + ", so it does not guess. Nothing was emitted; "
             + "the topic and MySQL keep their last state. Either restore the table with BigQuery time travel "

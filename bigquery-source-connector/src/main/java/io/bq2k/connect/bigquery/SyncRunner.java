@@ -541,6 +541,10 @@ public final class SyncRunner implements AutoCloseable {
             try {
                 changes = pendingRead.get();
             } catch (ExecutionException e) {
+                if (e.getCause() instanceof Retrier.PermanentException && steps.schema(steps.staging().diff(run)).isEmpty()) {
+                    throw Planner.lost(sync, "the diff table " + steps.staging().diff(run).quoted() + " of run " + run
+                        + " is gone while it was being emitted", "the rest of run " + run);
+                }
                 pendingRead = read(pending); // retried at the next poll, after Connect's own backoff
                 throw e.getCause() instanceof RuntimeException re ? re : new IllegalStateException(e.getCause());
             }
