@@ -161,7 +161,9 @@ class OperatorsViewIT {
         assertEquals(expected[2], run2.removed());
 
         // JMX from the running worker.
-        String sync = "source_ops";
+        // The sync name: the connector name made an identifier, plus a hash of it (the run summary names it).
+        String sync = run2.sync();
+        assertTrue(sync.matches("source_ops_[0-9a-f]{6}"), sync);
         assertEquals(2L, jmx(sync, "LastRunId"));
         assertEquals(run2.added(), jmx(sync, "LastRunAdded"));
         assertEquals(run2.changed(), jmx(sync, "LastRunChanged"));
