@@ -32,7 +32,6 @@ import com.google.cloud.bigquery.QueryJobConfiguration;
 import com.google.cloud.bigquery.Schema;
 import com.google.cloud.bigquery.Table;
 import com.google.cloud.bigquery.TableId;
-import com.google.cloud.bigquery.TableResult;
 import com.google.cloud.bigquery.storage.v1.BigQueryReadClient;
 import com.google.cloud.bigquery.storage.v1.BigQueryReadSettings;
 
@@ -50,10 +49,8 @@ public final class BigQueryGateway implements AutoCloseable {
     private final com.google.api.services.bigquery.Bigquery rest;
     private final Retrier retrier;
     private final Credentials credentials;
+    private final BooleanSupplier stopping;
     private BigQueryReadClient readClient;
-
-    /** A finished query job: its rows (small results only) and what BigQuery billed. */
-    public record QueryOutcome(TableResult rows, long bytesProcessed) { }
 
     public BigQueryGateway(SyncConfig config, BooleanSupplier stopping) {
         this.config = config;
@@ -76,6 +73,7 @@ public final class BigQueryGateway implements AutoCloseable {
             .setRootUrl((config.endpoint().isEmpty() ? "https://bigquery.googleapis.com" : config.endpoint().replaceAll("/+$", "")) + "/")
             .setApplicationName("bq2k").build();
         this.retrier = new Retrier(config.retryMaxAttempts(), config.retryInitialBackoffMs(), config.retryMaxBackoffMs(), stopping);
+        this.stopping = stopping;
     }
 
     /**
@@ -108,21 +106,67 @@ public final class BigQueryGateway implements AutoCloseable {
         return GoogleCredentials.fromStream(in).createScoped(SCOPES);
     }
 
-    /** Runs a query job (DDL or a small SELECT) and waits for it. */
-    public QueryOutcome query(String what, String sql, Map<String, String> labels) {
-        return retrier.call(what, () -> {
-            QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setLabels(labels).build();
-            TableResult rows;
-            try {
-                rows = bigQuery.query(cfg);
-            } catch (BigQueryException e) {
-                throw classified(e);
+    /** BigQuery's job API for {@link QueryJobs}: each call one request (retried by the caller). */
+    public QueryJobs.JobService jobService() {
+        return new QueryJobs.JobService() {
+            @Override
+            public QueryJobs.JobState insert(String jobId, String sql, Map<String, String> labels, long timeoutMs) {
+                QueryJobConfiguration cfg = QueryJobConfiguration.newBuilder(sql).setUseLegacySql(false).setLabels(labels)
+                    .setJobTimeoutMs(timeoutMs).build();
+                try {
+                    return state(bigQuery.create(JobInfo.newBuilder(cfg).setJobId(jobId(jobId)).build()));
+                } catch (BigQueryException e) {
+                    if (e.getCode() == 409) {
+                        return get(jobId); // submitted before (a request that timed out): follow that job
+                    }
+                    throw classified(e);
+                }
             }
-            Job job = rows.getJobId() == null ? null : bigQuery.getJob(rows.getJobId());
-            QueryStatistics stats = job == null ? null : job.getStatistics();
-            Long bytes = stats == null ? null : stats.getTotalBytesProcessed();
-            return new QueryOutcome(rows, bytes == null ? 0 : bytes);
-        });
+
+            @Override
+            public QueryJobs.JobState get(String jobId) {
+                Job job = bigQuery.getJob(jobId(jobId));
+                return job == null ? null : state(job);
+            }
+
+            @Override
+            public void cancel(String jobId) {
+                bigQuery.cancel(jobId(jobId));
+            }
+
+            @Override
+            public List<FieldValueList> rows(String jobId) {
+                Job job = bigQuery.getJob(jobId(jobId));
+                if (job == null) {
+                    throw new Retrier.PermanentException("job " + jobId + " is gone", null);
+                }
+                List<FieldValueList> rows = new ArrayList<>();
+                try {
+                    for (FieldValueList r : job.getQueryResults().iterateAll()) {
+                        rows.add(r);
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new Retrier.TransientException("interrupted while reading the result of job " + jobId, e);
+                }
+                return rows;
+            }
+        };
+    }
+
+    private com.google.cloud.bigquery.JobId jobId(String id) {
+        com.google.cloud.bigquery.JobId.Builder b = com.google.cloud.bigquery.JobId.newBuilder().setProject(config.project()).setJob(id);
+        if (!config.location().isEmpty()) {
+            b.setLocation(config.location());
+        }
+        return b.build();
+    }
+
+    private static QueryJobs.JobState state(Job job) {
+        com.google.cloud.bigquery.JobStatus status = job.getStatus();
+        boolean done = status != null && status.getState() == com.google.cloud.bigquery.JobStatus.State.DONE;
+        Long bytes = job.getStatistics() instanceof QueryStatistics q ? q.getTotalBytesProcessed() : null;
+        return new QueryJobs.JobState(done, done ? status.getError() : null, bytes == null ? 0 : bytes);
     }
 
     /**
@@ -172,7 +216,7 @@ public final class BigQueryGateway implements AutoCloseable {
                 if (now == null || now.isDone()) {
                     break;
                 }
-                if (System.currentTimeMillis() > deadline) {
+                if (System.currentTimeMillis() > deadline || stopping.getAsBoolean()) {
                     throw new Retrier.TransientException("job " + j.getJobId().getJob() + " of an earlier task is still running after cancel", null);
                 }
                 try {

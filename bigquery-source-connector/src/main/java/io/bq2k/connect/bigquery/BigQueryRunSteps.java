@@ -31,15 +31,25 @@ public final class BigQueryRunSteps implements RunSteps {
     private final ChangeReader reader;
     private final StagingTables staging;
     private final SyncSql sql;
+    private final QueryJobs jobs;
 
     public BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader) {
+        this(config, gateway, reader, new QueryJobs(gateway.jobService(), gateway.retrier(), config.syncName(), java.time.Clock.systemUTC(),
+            Thread::sleep, config.jobTimeoutMs(), JOB_WAIT_MS));
+    }
+
+    BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader, QueryJobs jobs) {
         this.config = config;
         this.sync = config.syncName();
         this.gateway = gateway;
         this.reader = reader;
         this.staging = new StagingTables(config.stagingDataset(), sync);
         this.sql = new SyncSql(staging, config.keyColumns(), config.stagingExpirationHours());
+        this.jobs = jobs;
     }
+
+    /** How long one step waits for its job before the poll returns (the step follows the job at the next poll). */
+    static final long JOB_WAIT_MS = 500;
 
     @Override
     public StagingTables staging() {
@@ -90,21 +100,41 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public long snapshot(long run) {
-        long bytes;
-        try {
-            bytes = gateway.query("snapshot of run " + run, sql.snapshot(run, config.sourceQuery()), labels(run, "snapshot")).bytesProcessed();
-        } catch (Retrier.PermanentException e) {
-            throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
-                + ". Fix the query (config '" + (config.query().isEmpty() ? SyncConfig.TABLE : SyncConfig.QUERY) + "'); the next run starts from the same baseline.", e);
-        }
-        markOwned(staging.snapshot(run), run, config.keyColumns(), null);
-        return bytes;
+        return jobs.scope(() -> {
+            long bytes;
+            try {
+                bytes = ddl("snapshot of run " + run, "snapshot", run, sql.snapshot(run, config.sourceQuery()));
+            } catch (Retrier.PermanentException e) {
+                throw new RunFailure(sync, "the query failed in BigQuery, nothing was emitted: " + Retrier.describe(e)
+                    + ". Fix the query (config '" + (config.query().isEmpty() ? SyncConfig.TABLE : SyncConfig.QUERY) + "'); the next run starts from the same baseline.", e);
+            }
+            markOwned(staging.snapshot(run), run, config.keyColumns(), null);
+            return bytes;
+        });
     }
 
     @Override
     public void emptySnapshotLike(long run, TableRef from, List<String> keys) {
-        gateway.query("empty snapshot of re-key run " + run, sql.emptySnapshotLike(run, from), labels(run, "snapshot"));
-        markOwned(staging.snapshot(run), run, keys, null);
+        jobs.scope(() -> {
+            ddl("empty snapshot of re-key run " + run, "snapshot", run, sql.emptySnapshotLike(run, from));
+            markOwned(staging.snapshot(run), run, keys, null);
+            return null;
+        });
+    }
+
+    /** A statement's job, followed to its end across polls; returns the bytes it processed. */
+    private long ddl(String what, String step, long run, String statement) {
+        return jobs.run(what, step, run, statement, labels(run, step), false).bytesProcessed();
+    }
+
+    /** A small SELECT's job, followed to its end across polls; returns every row. */
+    private List<FieldValueList> select(String what, String step, long run, String query) {
+        return jobs.run(what, step, run, query, labels(run, step), true).rows();
+    }
+
+    @Override
+    public void cancelRunningJobs() {
+        jobs.cancelRunning();
     }
 
     @Override
@@ -114,7 +144,7 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public KeyCheck checkKeys(long run) {
-        FieldValueList row = gateway.query("key check of run " + run, sql.keyCheck(run), labels(run, "check")).rows().iterateAll().iterator().next();
+        FieldValueList row = select("key check of run " + run, "check", run, sql.keyCheck(run)).get(0);
         return new KeyCheck(longOrZero(row, "row_count"), longOrZero(row, "null_keys"), longOrZero(row, "duplicate_keys"),
             textOrNull(row, "null_example"), textOrNull(row, "duplicate_example"));
     }
@@ -126,8 +156,7 @@ public final class BigQueryRunSteps implements RunSteps {
     private RunFailure oversizeFailure(long run, RecordShape shape, long oversize, int maxRowBytes) {
         List<ColumnMapping> columns = shape.columns();
         SyncSql keyed = sql.forKeys(shape.keyColumns().stream().map(ColumnMapping::name).toList());
-        FieldValueList largest = gateway.query("largest change of run " + run, keyed.largestChange(run, columns), labels(run, "stats"))
-            .rows().iterateAll().iterator().next();
+        FieldValueList largest = select("largest change of run " + run, "largest", run, keyed.largestChange(run, columns)).get(0);
         int widest = 0;
         for (int i = 1; i < columns.size(); i++) {
             if (largest.get("c" + i).getLongValue() > largest.get("c" + widest).getLongValue()) {
@@ -150,24 +179,29 @@ public final class BigQueryRunSteps implements RunSteps {
     public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
         // Joined on the shape's key: a re-key run's is the old key, not the configured one.
         List<String> keys = shape.keyColumns().stream().map(ColumnMapping::name).toList();
-        long bytes = gateway.query("diff of run " + run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), config.diffBuckets()),
-            labels(run, "diff")).bytesProcessed();
-        if (!oldSide.reexamine().isEmpty()) {
-            // It records what earlier attempts published: durable now, whatever the dataset's default expiration.
-            gateway.query("make the diff of run " + run + " durable", SyncSql.makeDurable(staging.diff(run)), labels(run, "durable"));
-        }
-        markOwned(staging.diff(run), run, keys, shape.keyColumns().stream().map(ColumnMapping::bigQueryType).toList());
-        return bytes;
+        return jobs.scope(() -> {
+            long bytes = ddl("diff of run " + run, "diff", run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), config.diffBuckets()));
+            if (!oldSide.reexamine().isEmpty()) {
+                // It records what earlier attempts published: durable now, whatever the dataset's default expiration.
+                ddl("make the diff of run " + run + " durable", "durable_diff", run, SyncSql.makeDurable(staging.diff(run)));
+            }
+            markOwned(staging.diff(run), run, keys, shape.keyColumns().stream().map(ColumnMapping::bigQueryType).toList());
+            return bytes;
+        });
     }
 
     /** The bucket count is read from the table itself. */
     @Override
     public DiffStats stats(long run, RecordShape shape) {
+        return jobs.scope(() -> statsOf(run, shape));
+    }
+
+    private DiffStats statsOf(long run, RecordShape shape) {
         int maxRowBytes = config.recordMaxBytes();
         List<long[]> rows = new ArrayList<>();
         int maxBucket = -1;
         long oversize = 0;
-        for (FieldValueList r : gateway.query("diff stats of run " + run, sql.diffStats(run, maxRowBytes), labels(run, "stats")).rows().iterateAll()) {
+        for (FieldValueList r : select("diff stats of run " + run, "stats", run, sql.diffStats(run, maxRowBytes))) {
             long[] v = {r.get("bucket").getLongValue(), r.get("changes").getLongValue(), r.get("added").getLongValue(),
                 r.get("changed").getLongValue(), r.get("removed").getLongValue()};
             rows.add(v);
@@ -192,8 +226,11 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public void makeDurable(long run) {
-        gateway.query("make run " + run + " durable", SyncSql.makeDurable(staging.snapshot(run)), labels(run, "durable"));
-        gateway.query("make run " + run + " durable", SyncSql.makeDurable(staging.diff(run)), labels(run, "durable"));
+        jobs.scope(() -> {
+            ddl("make the snapshot of run " + run + " durable", "durable_snapshot", run, SyncSql.makeDurable(staging.snapshot(run)));
+            ddl("make the diff of run " + run + " durable", "durable_diff", run, SyncSql.makeDurable(staging.diff(run)));
+            return null;
+        });
     }
 
     /**

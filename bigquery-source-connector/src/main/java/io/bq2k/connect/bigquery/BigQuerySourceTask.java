@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.clients.producer.RecordMetadata;
-import org.apache.kafka.connect.errors.RetriableException;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
 
@@ -38,13 +37,8 @@ public final class BigQuerySourceTask extends SourceTask {
         if (stopping) {
             return null;
         }
-        try {
-            return runner.poll();
-        } catch (Retrier.TransientException e) {
-            metrics.phase("retrying: " + e.getMessage());
-            // Connect logs it and polls again; the run resumes at the step that failed.
-            throw new RetriableException(e.getMessage(), e);
-        }
+        // Returns within about a second: BigQuery work goes on in the background, transient errors are retried later.
+        return runner.poll();
     }
 
     @Override

@@ -16,8 +16,12 @@ import com.google.cloud.bigquery.BigQueryException;
 
 /**
  * Retries one BigQuery call on transient errors (HTTP 5xx and 429, rate-limit and backend
- * reasons, connection failures, retryable gRPC statuses) with exponential backoff and jitter.
- * Anything else is permanent and surfaces at once with the server's message.
+ * reasons, connection failures, retryable gRPC statuses) with a short exponential backoff and
+ * jitter, sleeping at most {@link #IN_CALL_SLEEP_BUDGET_MS} in all: a call runs on a thread a
+ * stopping task must get back soon. A longer outage ends the call with a {@link TransientException},
+ * and the caller retries the step later ({@link Backoff}). Quota errors are not retried here at
+ * all: BigQuery's guidance is a long backoff. Anything else is permanent and surfaces at once with
+ * the server's message.
  */
 public final class Retrier {
 
@@ -25,6 +29,10 @@ public final class Retrier {
     private static final Set<String> TRANSIENT_REASONS = Set.of(
         "backendError", "internalError", "rateLimitExceeded", "jobRateLimitExceeded", "jobBackendError", "tableUnavailable");
     private static final Set<Integer> TRANSIENT_HTTP = Set.of(0, 408, 429, 500, 502, 503, 504);
+    /** Reasons of errors that last until a quota refills: retried after a long backoff, never within a call. */
+    private static final Set<String> QUOTA_REASONS = Set.of("quotaExceeded");
+    /** The longest a call sleeps between its attempts, in all. */
+    static final long IN_CALL_SLEEP_BUDGET_MS = 1000;
 
     private final int maxAttempts;
     private final long initialBackoffMs;
@@ -38,10 +46,22 @@ public final class Retrier {
         this.stopping = stopping;
     }
 
-    /** Thrown when a transient error outlasted every attempt; the same step can be retried later. */
+    /** Thrown when a transient error outlasted the call's attempts; the same step can be retried later. */
     public static final class TransientException extends RuntimeException {
+        private final boolean quota;
+
         TransientException(String message, Throwable cause) {
+            this(message, cause, false);
+        }
+
+        TransientException(String message, Throwable cause, boolean quota) {
             super(message, cause);
+            this.quota = quota;
+        }
+
+        /** A quota ran out: retry after a long backoff. */
+        public boolean quota() {
+            return quota;
         }
     }
 
@@ -53,26 +73,55 @@ public final class Retrier {
     }
 
     public <T> T call(String what, Callable<T> op) {
-        long backoff = initialBackoffMs;
+        long backoff = Math.min(initialBackoffMs, IN_CALL_SLEEP_BUDGET_MS);
+        long slept = 0;
         for (int attempt = 1; ; attempt++) {
             try {
                 return op.call();
-            } catch (PermanentException | TransientException e) {
+            } catch (PermanentException | TransientException | JobStillRunning e) {
                 throw e;
             } catch (Exception e) {
-                if (!isTransient(e)) {
-                    throw new PermanentException(what + " failed: " + describe(e), e);
+                if (isQuota(e) || !isTransient(e)) {
+                    throw classified(what, e);
                 }
-                if (attempt >= maxAttempts || stopping.getAsBoolean()) {
+                long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
+                if (attempt >= maxAttempts || stopping.getAsBoolean() || slept + sleep > IN_CALL_SLEEP_BUDGET_MS) {
                     throw new TransientException(what + " failed " + attempt + " time(s) with a transient error, last: "
                         + describe(e) + ". It is retried at the next poll.", e);
                 }
-                long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
-                log.warn("{} failed with a transient error (attempt {}/{}), retrying in {} ms: {}", what, attempt, maxAttempts, sleep, describe(e));
+                log.warn("{} failed with a transient error (attempt {}), retrying in {} ms: {}", what, attempt, sleep, describe(e));
                 sleepInterruptibly(sleep);
+                slept += sleep;
                 backoff = Math.min(maxBackoffMs, backoff * 2);
             }
         }
+    }
+
+    /** The exception a failed call ends with, without retrying it: quota, transient or permanent. */
+    static RuntimeException classified(String what, Exception e) {
+        if (e instanceof PermanentException || e instanceof TransientException) {
+            return (RuntimeException) e;
+        }
+        if (isQuota(e)) {
+            return new TransientException(what + " failed: a BigQuery quota is exhausted: " + describe(e)
+                + ". It is retried after a long backoff (" + SyncConfig.RETRY_QUOTA_INITIAL_BACKOFF_MS + ").", e, true);
+        }
+        if (isTransient(e)) {
+            return new TransientException(what + " failed with a transient error: " + describe(e) + ". It is retried at the next poll.", e);
+        }
+        return new PermanentException(what + " failed: " + describe(e), e);
+    }
+
+    /** A quota error: BigQuery says to retry it after a long backoff. */
+    static boolean isQuota(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String reason = t instanceof BigQueryException bq && bq.getError() != null ? bq.getError().getReason()
+                : t instanceof BigQueryJobFailure jf ? jf.reason() : null;
+            if (reason != null && !reason.isEmpty()) {
+                return QUOTA_REASONS.contains(reason);
+            }
+        }
+        return false;
     }
 
     private void sleepInterruptibly(long ms) {

@@ -11,6 +11,8 @@ import com.google.cloud.bigquery.FieldList;
  * housekeeping of the sync's staging tables. {@link BigQueryRunSteps} runs them in BigQuery with
  * the SQL of {@link SyncSql}; the simulation test has an in-memory model with the same semantics.
  * Every write creates or replaces a table named by (sync, run): retrying a step gives the same table.
+ * A step whose BigQuery job is still running throws {@link JobStillRunning}: calling it again later
+ * follows the same job.
  */
 public interface RunSteps {
 
@@ -23,6 +25,10 @@ public interface RunSteps {
      * stopped mid-statement leaves its job running, and it must not replace a table after a new plan was made.
      */
     void settleOrphanJobs();
+
+    /** Cancels the jobs this task instance still runs (a stopping task); one attempt each, no waiting. */
+    default void cancelRunningJobs() {
+    }
 
     /** Every table of this sync's prefix, with owner mark, key columns and (snapshots) row count. */
     List<StagedTable> stagedTables();

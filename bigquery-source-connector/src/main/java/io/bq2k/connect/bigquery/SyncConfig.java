@@ -41,6 +41,9 @@ public final class SyncConfig extends AbstractConfig {
     public static final String RETRY_MAX_ATTEMPTS = "bigquery.retry.max.attempts";
     public static final String RETRY_INITIAL_BACKOFF_MS = "bigquery.retry.initial.backoff.ms";
     public static final String RETRY_MAX_BACKOFF_MS = "bigquery.retry.max.backoff.ms";
+    public static final String RETRY_QUOTA_INITIAL_BACKOFF_MS = "bigquery.retry.quota.initial.backoff.ms";
+    public static final String RETRY_QUOTA_MAX_BACKOFF_MS = "bigquery.retry.quota.max.backoff.ms";
+    public static final String JOB_TIMEOUT_MS = "bigquery.job.timeout.ms";
 
     public static final String SYNC_NAME = "sync.name";
     public static final String QUERY = "query";
@@ -99,15 +102,24 @@ public final class SyncConfig extends AbstractConfig {
         .define(CREDENTIALS_FILE, Type.STRING, "", Importance.MEDIUM,
             "Path of a service-account key file present on every worker, used when bigquery.credentials.type=key_file.",
             GROUP_BIGQUERY, 7, Width.LONG, "Key file")
-        .define(RETRY_MAX_ATTEMPTS, Type.INT, 8, ConfigDef.Range.between(1, 100), Importance.LOW,
-            "Attempts of one BigQuery call before a transient error (HTTP 5xx, rate limit, connection reset, gRPC UNAVAILABLE) gives up; the run is then retried from its last completed step at the next poll.",
+        .define(RETRY_MAX_ATTEMPTS, Type.INT, 4, ConfigDef.Range.between(1, 100), Importance.LOW,
+            "Attempts of one BigQuery call, a short backoff apart (at most 1 s of waiting in all, so that the task stays responsive), before a transient error (HTTP 5xx, rate limit, connection reset, gRPC UNAVAILABLE) ends the call; the run then retries the step after bigquery.retry.initial.backoff.ms, growing to bigquery.retry.max.backoff.ms, without ever giving up. Each retry is logged and counted in the metric retries-total.",
             GROUP_BIGQUERY, 8, Width.SHORT, "Retry attempts")
         .define(RETRY_INITIAL_BACKOFF_MS, Type.LONG, 500L, ConfigDef.Range.between(1, 3_600_000), Importance.LOW,
-            "First backoff after a transient BigQuery error; it doubles per attempt (with jitter) up to bigquery.retry.max.backoff.ms.",
+            "Wait before a run retries a step that failed with a transient error; it doubles per consecutive failure (with jitter) up to bigquery.retry.max.backoff.ms. The task keeps polling meanwhile (and stops at once when asked).",
             GROUP_BIGQUERY, 9, Width.SHORT, "Initial backoff (ms)")
         .define(RETRY_MAX_BACKOFF_MS, Type.LONG, 30_000L, ConfigDef.Range.between(1, 3_600_000), Importance.LOW,
-            "Upper bound of the backoff between attempts of one BigQuery call.",
+            "Upper bound of the wait between retries of a step that fails with transient errors.",
             GROUP_BIGQUERY, 10, Width.SHORT, "Max backoff (ms)")
+        .define(RETRY_QUOTA_INITIAL_BACKOFF_MS, Type.LONG, 60_000L, ConfigDef.Range.between(1, 86_400_000), Importance.LOW,
+            "Wait before a run retries a step that failed because a BigQuery quota is exhausted (reason quotaExceeded); it doubles per consecutive failure up to bigquery.retry.quota.max.backoff.ms. Google's guidance for quota errors is a long backoff.",
+            GROUP_BIGQUERY, 11, Width.SHORT, "Quota backoff (ms)")
+        .define(RETRY_QUOTA_MAX_BACKOFF_MS, Type.LONG, 1_800_000L, ConfigDef.Range.between(1, 86_400_000), Importance.LOW,
+            "Upper bound of the wait between retries of a step that fails with quota errors.",
+            GROUP_BIGQUERY, 12, Width.SHORT, "Max quota backoff (ms)")
+        .define(JOB_TIMEOUT_MS, Type.LONG, 3_600_000L, ConfigDef.Range.between(10_000, 21_600_000), Importance.LOW,
+            "Longest a BigQuery job of a run (snapshot, key check, diff, stats) may run. Sent as the job's jobTimeoutMs, and enforced by the task too: a job running longer is cancelled and the run fails naming it (nothing is emitted). BigQuery's own limit for a query is 6 h.",
+            GROUP_BIGQUERY, 13, Width.SHORT, "Job timeout (ms)")
         // Sync
         .define(SYNC_NAME, Type.STRING, "", Importance.MEDIUM,
             "Name of the sync: letters, digits and underscores. Names the staging tables and the source partition of the offsets. Empty: the connector name, with characters other than letters, digits and underscores replaced and then a short hash of the name appended (so 'x-h5-1' and 'x.h5.1' stay two syncs). Staging tables carry an owner mark (label bq2k_owner, a hash of the connector name): a connector refuses tables marked by another. Changing it starts a new sync from scratch.",
@@ -269,6 +281,9 @@ public final class SyncConfig extends AbstractConfig {
     public int retryMaxAttempts() { return getInt(RETRY_MAX_ATTEMPTS); }
     public long retryInitialBackoffMs() { return getLong(RETRY_INITIAL_BACKOFF_MS); }
     public long retryMaxBackoffMs() { return getLong(RETRY_MAX_BACKOFF_MS); }
+    public long retryQuotaInitialBackoffMs() { return getLong(RETRY_QUOTA_INITIAL_BACKOFF_MS); }
+    public long retryQuotaMaxBackoffMs() { return getLong(RETRY_QUOTA_MAX_BACKOFF_MS); }
+    public long jobTimeoutMs() { return getLong(JOB_TIMEOUT_MS); }
     public String syncName() { return getString(SYNC_NAME); }
     public String query() { return getString(QUERY).trim(); }
     public String table() { return getString(TABLE).trim(); }

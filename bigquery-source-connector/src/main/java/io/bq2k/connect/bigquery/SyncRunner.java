@@ -35,8 +35,12 @@ import com.google.cloud.bigquery.FieldList;
  *     check, re-key?, diff, stats, guard, make durable) → EMIT (chunk by chunk) → ACK (every change
  *     acknowledged) → SUMMARY (run-history record carrying {run, done}) → WAIT …
  * </pre>
- * A transient BigQuery error leaves the state as it is, so the next poll retries the same step.
- * A {@link RunFailure} fails the task before anything of the run is emitted. A change Connect did
+ * Planning and preparation talk to BigQuery; they run on a control thread, and a poll waits at most
+ * {@link #CONTROL_WAIT_MS} for them, so that the task stays responsive (a worker calls {@code stop()}
+ * only once {@code poll()} has returned). A step whose BigQuery job is still running is called again
+ * at a later poll and follows the same job ({@link QueryJobs}). A transient error leaves the state
+ * as it is: the same step is retried after a backoff ({@link Backoff}), with polls returning
+ * meanwhile. A {@link RunFailure} fails the task before anything of the run is emitted. A change Connect did
  * not write (acknowledged without metadata) abandons the run: a record carrying
  * {@code {run, abandoned}} makes the next attempt retake it, and the task fails naming the key.
  */
@@ -60,6 +64,13 @@ public final class SyncRunner implements AutoCloseable {
     /** The read thread this runner owns (null when the executor is given). */
     private final ExecutorService ownExecutor;
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
+    /** Runs planning and preparation, the steps that wait for BigQuery. */
+    private final Executor controlExecutor;
+    private final Backoff backoff;
+    /** Planning or preparation in flight on the control executor. */
+    private CompletableFuture<Void> control;
+    /** A failed or still-running step is not tried again before this time. */
+    private Instant retryAt;
 
     private Plan plan;
     /** Jobs an earlier task instance left running were cancelled and are done (checked once per task). */
@@ -86,17 +97,23 @@ public final class SyncRunner implements AutoCloseable {
         void sleep(long ms) throws InterruptedException;
     }
 
+    /** The longest one poll waits for planning or preparation before it returns (the work goes on meanwhile). */
+    static final long CONTROL_WAIT_MS = 1000;
+    /** How soon a step whose job is still running looks at it again. */
+    private static final long JOB_CHECK_INTERVAL_MS = 1000;
+
     public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
                       Clock clock, SyncMetrics metrics) {
-        this(config, steps, offsets, transactions, clock, Thread::sleep, null, metrics, null);
+        this(config, steps, offsets, transactions, clock, Thread::sleep, null, null, metrics, null);
     }
 
     /**
-     * @param readExecutor runs chunk reads ahead of emission; null: a daemon thread of this runner
-     * @param planner      null: the standard {@link Planner}
+     * @param readExecutor    runs chunk reads ahead of emission; null: a daemon thread of this runner
+     * @param controlExecutor runs planning and preparation; null: the same daemon thread
+     * @param planner         null: the standard {@link Planner}
      */
     SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions, Clock clock,
-               Sleeper sleeper, Executor readExecutor, SyncMetrics metrics, Planner planner) {
+               Sleeper sleeper, Executor readExecutor, Executor controlExecutor, SyncMetrics metrics, Planner planner) {
         this.config = config;
         this.sync = config.syncName();
         this.steps = steps;
@@ -109,35 +126,117 @@ public final class SyncRunner implements AutoCloseable {
         this.contract = RecordContract.of(config);
         this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract, !config.mayDropRecords());
         this.sleeper = sleeper;
-        this.ownExecutor = readExecutor == null ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "bq2k-" + sync + "-reader");
+        this.ownExecutor = readExecutor == null || controlExecutor == null ? Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "bq2k-" + sync);
             t.setDaemon(true);
             return t;
         }) : null;
         this.readExecutor = readExecutor != null ? readExecutor : ownExecutor;
+        this.controlExecutor = controlExecutor != null ? controlExecutor : ownExecutor;
+        this.backoff = Backoff.of(config);
         this.nextRunAt = clock.instant();
     }
 
     /** One step of the state machine; records to hand to Connect, or null. */
     public List<SourceRecord> poll() throws InterruptedException {
         try {
-            if (active == null) {
+            if (control != null && !controlDone()) {
+                return null;
+            }
+            ActiveRun run = active;
+            if (run == null || !run.prepared()) {
                 Instant now = clock.instant();
-                if (now.isBefore(nextRunAt)) {
-                    metrics.phase("waiting");
-                    sleeper.sleep(Math.min(1000, Math.max(1, nextRunAt.toEpochMilli() - now.toEpochMilli())));
+                Instant wakeAt = retryAt != null && retryAt.isAfter(now) ? retryAt : run == null && now.isBefore(nextRunAt) ? nextRunAt : null;
+                if (wakeAt != null) {
+                    if (run == null && retryAt == null) {
+                        metrics.phase("waiting");
+                    }
+                    sleeper.sleep(Math.min(1000, Math.max(1, wakeAt.toEpochMilli() - now.toEpochMilli())));
                     return null;
                 }
-                active = startRun(now);
-                if (active == null) {
+                retryAt = null;
+                control = runControl(this::planAndPrepare);
+                if (!controlDone()) {
+                    return null;
+                }
+                run = active;
+                if (run == null || !run.prepared()) {
                     return null;
                 }
             }
-            return active.step();
+            List<SourceRecord> records = run.step();
+            backoff.succeeded();
+            return records;
+        } catch (Retrier.TransientException e) {
+            retryLater(e);
+            return null;
         } catch (RunFailure e) {
             metrics.runFailed(e.getMessage());
             throw e;
         }
+    }
+
+    private CompletableFuture<Void> runControl(Runnable work) {
+        try {
+            return CompletableFuture.runAsync(work, controlExecutor);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            throw new Retrier.TransientException("the task is stopping", e);
+        }
+    }
+
+    /** Starts the run when none is active, then takes its preparation as far as it goes. Runs on the control executor. */
+    private void planAndPrepare() {
+        if (closed) {
+            throw new Retrier.TransientException("the task is stopping", null);
+        }
+        if (active == null) {
+            ActiveRun started = startRun(clock.instant());
+            if (started == null) {
+                return;
+            }
+            active = started;
+        }
+        active.prepareOrDiscard();
+    }
+
+    /**
+     * Waits a moment for the control work in flight. True when it finished well; false while it goes on,
+     * or when it stopped at a step to retry later. A run failure is thrown.
+     */
+    private boolean controlDone() throws InterruptedException {
+        try {
+            control.get(CONTROL_WAIT_MS, java.util.concurrent.TimeUnit.MILLISECONDS);
+            control = null;
+            backoff.succeeded();
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        } catch (ExecutionException e) {
+            control = null;
+            Throwable cause = e.getCause();
+            if (cause instanceof JobStillRunning running) {
+                metrics.phase(running.getMessage());
+                retryAt = clock.instant().plusMillis(JOB_CHECK_INTERVAL_MS);
+                return false;
+            }
+            if (cause instanceof Retrier.TransientException t) {
+                retryLater(t);
+                return false;
+            }
+            throw cause instanceof RuntimeException re ? re : new IllegalStateException(cause);
+        }
+    }
+
+    /** A step failed transiently: it is retried after the backoff; polls return meanwhile. */
+    private void retryLater(Retrier.TransientException e) {
+        if (closed) {
+            return;
+        }
+        long delay = backoff.failed(e.quota());
+        retryAt = clock.instant().plusMillis(delay);
+        log.warn("Sync '{}': {} Retry {} in {} ms{}.", sync, e.getMessage(), backoff.failures(), delay,
+            e.quota() ? " (quota backoff, " + SyncConfig.RETRY_QUOTA_INITIAL_BACKOFF_MS + ")" : "");
+        metrics.phase("retrying in " + delay / 1000 + " s: " + e.getMessage());
     }
 
     private SyncOffset committedOffset() {
@@ -279,9 +378,28 @@ public final class SyncRunner implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the runner: no further statement is sent, and the jobs still running are cancelled. Waits
+     * for the cancellation at most a second (BigQuery may not answer): an unfinished cancel is redone by
+     * the next task instance, which cancels and awaits every job of this connector before it plans.
+     */
     @Override
     public void close() {
         closed = true;
+        Thread cancel = new Thread(() -> {
+            try {
+                steps.cancelRunningJobs();
+            } catch (RuntimeException e) {
+                log.warn("Sync '{}': could not cancel the running BigQuery jobs ({}); the next task instance cancels them", sync, e.getMessage());
+            }
+        }, "bq2k-" + sync + "-cancel");
+        cancel.setDaemon(true);
+        cancel.start();
+        try {
+            cancel.join(1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         if (ownExecutor != null) {
             ownExecutor.shutdownNow();
         }
@@ -303,6 +421,9 @@ public final class SyncRunner implements AutoCloseable {
         boolean checked;
         boolean diffed;
         boolean rekey;
+        /** A re-key decided, its empty snapshot not made yet (its job may still run). */
+        KeyChange.Rekey pendingRekey;
+        long stepStartMs = -1;
         DiffStats stats;
         long rows;
         long bytes;
@@ -334,17 +455,24 @@ public final class SyncRunner implements AutoCloseable {
             }
         }
 
+        /** Ready to emit: every BigQuery step of the preparation is done. */
+        boolean prepared() {
+            return chunks != null;
+        }
+
+        void prepareOrDiscard() {
+            try {
+                prepare();
+            } catch (RunFailure e) {
+                discardFreshAttempt();
+                throw e;
+            }
+        }
+
+        /** Emission and completion, once prepared. */
         List<SourceRecord> step() throws InterruptedException {
             if (notWritten != null) {
                 return abandon();
-            }
-            if (stats == null) {
-                try {
-                    prepare();
-                } catch (RunFailure e) {
-                    discardFreshAttempt();
-                    throw e;
-                }
             }
             if (pending != null || chunks.hasNext()) {
                 return emitChunk();
@@ -364,10 +492,13 @@ public final class SyncRunner implements AutoCloseable {
             ensureOpen();
             if (!snapshotted) {
                 metrics.phase("snapshot");
-                long t = System.currentTimeMillis();
+                stepStarted();
                 bytes += steps.snapshot(run);
-                snapshotMs = System.currentTimeMillis() - t;
+                snapshotMs = stepMs();
                 snapshotted = true;
+            }
+            if (shape == null && pendingRekey != null) {
+                finishRekey();
             }
             if (shape == null) {
                 // A resume keeps the key it started with. Its snapshot is the one its diff was taken from: a run is only
@@ -381,12 +512,7 @@ public final class SyncRunner implements AutoCloseable {
                         + "empty the MySQL table, delete and recreate the topic, reset this connector's offsets, resume).");
                 }
                 if (!(plan instanceof Plan.Resume)) {
-                    try {
-                        checkKeyUnchanged(current);
-                    } catch (Retrier.TransientException e) {
-                        snapshotted = false; // a half-done re-key replaced the snapshot: start over from it
-                        throw e;
-                    }
+                    checkKeyUnchanged(current);
                 }
                 if (shape == null) {
                     shape = current;
@@ -395,28 +521,31 @@ public final class SyncRunner implements AutoCloseable {
             ensureOpen();
             if (!checked) {
                 metrics.phase("check");
-                long t = System.currentTimeMillis();
+                stepStarted();
                 RunSteps.KeyCheck check = steps.checkKeys(run);
                 RunFailure bad = check.failure(sync, run, config.keyColumns());
                 if (bad != null) {
                     throw bad;
                 }
                 rows = check.rows();
-                checkMs = System.currentTimeMillis() - t;
+                checkMs = stepMs();
                 checked = true;
             }
             ensureOpen();
             if (!diffed) {
                 metrics.phase("diff");
-                long t = System.currentTimeMillis();
+                stepStarted();
                 if (oldSide == null) {
                     oldSide = plan.oldSide(steps.staging());
                 }
                 bytes += steps.diff(run, oldSide, shape);
-                diffMs = System.currentTimeMillis() - t;
+                diffMs = stepMs();
                 diffed = true;
             }
-            DiffStats s = steps.stats(run, shape);
+            if (stats == null) {
+                stats = steps.stats(run, shape);
+            }
+            DiffStats s = stats;
             int bucket = 0;
             long seq = 0;
             diffCreated = steps.created(steps.staging().diff(run));
@@ -435,11 +564,24 @@ public final class SyncRunner implements AutoCloseable {
             metrics.bytesProcessed(bytes);
             alreadyHandedOver = s.handedOverAt(bucket, seq);
             chunks = s.chunksAfter(bucket, seq, config.readChunkRows());
-            stats = s;
             emitStartMs = System.currentTimeMillis();
             metrics.runProgress(alreadyHandedOver, s.total());
             log.info("Sync '{}': run {} ({}) has {} change(s): +{} ~{} -{}{}", sync, run, mode, s.total(), s.added(), s.changed(), s.removed(),
                 alreadyHandedOver > 0 ? ", " + alreadyHandedOver + " already handed over before the restart" : "");
+        }
+
+        /** Marks the start of a step, unless it started at an earlier poll (its job still running then). */
+        private void stepStarted() {
+            if (stepStartMs < 0) {
+                stepStartMs = System.currentTimeMillis();
+            }
+        }
+
+        /** Duration of the step that just ended, across the polls it took. */
+        private long stepMs() {
+            long ms = System.currentTimeMillis() - stepStartMs;
+            stepStartMs = -1;
+            return ms;
         }
 
         /** A stopped task's thread must not send another statement: a new task instance may already run this run. */
@@ -502,11 +644,26 @@ public final class SyncRunner implements AutoCloseable {
             log.warn("Sync '{}': run {} re-keys the sync (confirmed by {}={}): tombstones for every key published under {} (tables {}); "
                 + "run {} publishes every row under {}", sync, run, SyncConfig.MASS_DELETE_ALLOW_RUN, run, rekeyed.oldKey(), rekeyed.tables(),
                 run + 1, rekeyed.newKey());
+            pendingRekey = rekeyed;
+            finishRekey();
+        }
+
+        /** Replaces the run's snapshot by an empty one of the old key, so that the diff tombstones every old key. */
+        private void finishRekey() {
+            KeyChange.Rekey rekeyed = pendingRekey;
             // The old columns from a snapshot when there is one (a diff holds some as emitted).
             TableRef model = rekeyed.tables().stream().filter(t -> steps.staging().snapshotRun(t.table()).isPresent()).findFirst()
                 .orElse(rekeyed.tables().get(0));
-            steps.emptySnapshotLike(run, model, rekeyed.oldKeys());
-            RecordShape old = shapeOf(steps.staging().snapshot(run), rekeyed.oldKeys());
+            RecordShape old;
+            try {
+                steps.emptySnapshotLike(run, model, rekeyed.oldKeys());
+                old = shapeOf(steps.staging().snapshot(run), rekeyed.oldKeys());
+            } catch (Retrier.TransientException e) {
+                pendingRekey = null;
+                snapshotted = false; // the snapshot may be replaced already: start over from a fresh one, and decide again
+                throw e;
+            }
+            pendingRekey = null;
             rekey = true;
             mode = "rekey";
             this.published = new RecordContract(config.topic(), rekeyed.oldKeys(), config.temporalPrecision(), config.jsonColumns());

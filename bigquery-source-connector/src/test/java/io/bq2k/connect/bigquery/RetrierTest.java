@@ -226,4 +226,26 @@ class RetrierTest {
         assertTrue(System.nanoTime() - start < 2_000_000_000L);
         assertEquals(6, s.calls.get());
     }
+
+    @Test
+    void quotaErrorsAreNotRetriedWithinACallButMarkedForTheLongBackoff() {
+        Script s = new Script(bq(403, "quotaExceeded", "Quota exceeded: Your project exceeded quota for concurrent queries"));
+        Retrier.TransientException e = assertThrows(Retrier.TransientException.class, () -> retrier(5).call("snapshot of run 2", s));
+        assertEquals(1, s.calls.get());
+        assertTrue(e.quota());
+        assertTrue(e.getMessage().contains("a BigQuery quota is exhausted"), e.getMessage());
+        assertFalse(Retrier.isTransient(bq(403, "quotaExceeded", "q")), "not a short retry");
+    }
+
+    @Test
+    void aCallSleepsAtMostItsBudgetWhateverTheBackoffSettings() {
+        BigQueryException busy = new BigQueryException(503, "busy");
+        Script s = new Script(busy, busy, busy, busy, busy, busy, busy, busy);
+        Retrier slow = new Retrier(100, 800, 60_000, () -> false); // 800, 1600, … ms: only the first sleep fits in 1 s
+        long start = System.nanoTime();
+        Retrier.TransientException e = assertThrows(Retrier.TransientException.class, () -> slow.call("op", s));
+        assertTrue(System.nanoTime() - start < 3_000_000_000L);
+        assertTrue(s.calls.get() <= 3, "calls: " + s.calls.get());
+        assertFalse(e.quota());
+    }
 }

@@ -250,6 +250,7 @@ class RunSimulationTest {
         Sim sim = new Sim(seed, name, SimConnect.newOffsetStore(), null, verbose);
         sim.source.insert(20 + pick.nextInt(180), sim.random);
         sim.bq.transientErrorRate = pick.nextInt(3) == 0 ? 0.03 : 0;
+        sim.bq.stillRunningRate = pick.nextInt(3) == 0 ? 0.2 : 0;
         if (pick.nextInt(3) == 0) {
             sim.connect.props.put("transforms", "dropSome"); // the planner then retakes interrupted runs instead of resuming
         }

@@ -119,6 +119,8 @@ final class SimBigQuery {
     /** For failure reports: per diff created, "table#version: op key" lines. */
     final List<String> diffLog = new ArrayList<>();
     double transientErrorRate;
+    /** Probability that a job step finds its job still running. */
+    double stillRunningRate;
 
     SimBigQuery(long seed) {
         this.faults = new Random(seed * 31 + 7);
@@ -166,6 +168,17 @@ final class SimBigQuery {
             this.config = config;
             this.source = source;
             this.staging = new StagingTables(DATASET, config.syncName());
+        }
+
+        /**
+         * A step that runs a BigQuery job: besides transient errors, the job may not be done yet when the step
+         * first looks (the task's poll returns, and the step is called again later).
+         */
+        private void job(String what) {
+            call(what);
+            if (stillRunningRate > 0 && faults.nextDouble() < stillRunningRate) {
+                throw new JobStillRunning(what, "sim_" + what.replace(' ', '_'), 0);
+            }
         }
 
         private void call(String what) {
@@ -220,7 +233,7 @@ final class SimBigQuery {
 
         @Override
         public long snapshot(long run) {
-            call("snapshot");
+            job("snapshot");
             List<String[]> rows = new ArrayList<>();
             for (String[] r : source.result()) {
                 String[] withFp = java.util.Arrays.copyOf(r, r.length + 1);
@@ -239,7 +252,7 @@ final class SimBigQuery {
 
         @Override
         public void emptySnapshotLike(long run, TableRef fromRef, List<String> keys) {
-            call("empty snapshot");
+            job("empty snapshot");
             Table from = require(fromRef);
             boolean diff = staging.diffRun(fromRef.table()).isPresent();
             List<Field> fields = new ArrayList<>(diff ? from.schema.subList(ChangeReader.LEADING_COLUMNS, from.schema.size()) : from.schema);
@@ -262,7 +275,7 @@ final class SimBigQuery {
 
         @Override
         public KeyCheck checkKeys(long run) {
-            call("key check");
+            job("key check");
             Table t = require(staging.snapshot(run));
             int[] keys = config.keyColumns().stream().mapToInt(t::index).toArray();
             Map<String, Integer> counts = new TreeMap<>();
@@ -282,7 +295,7 @@ final class SimBigQuery {
 
         @Override
         public long diff(long run, SyncSql.OldSide oldSide, RecordShape shape) {
-            call("diff");
+            job("diff");
             Table n = require(staging.snapshot(run));
             List<String> keyNames = shape.keyColumns().stream().map(ColumnMapping::name).toList();
             int[] nKeys = indexes(n, keyNames);
@@ -371,7 +384,7 @@ final class SimBigQuery {
 
         @Override
         public DiffStats stats(long run, RecordShape shape) {
-            call("diff stats");
+            job("diff stats");
             Table d = require(staging.diff(run));
             long[] perBucket = new long[0];
             long added = 0;
@@ -394,7 +407,7 @@ final class SimBigQuery {
 
         @Override
         public void makeDurable(long run) {
-            call("make durable");
+            job("make durable");
             require(staging.snapshot(run)).expiresAtMs = null;
             require(staging.diff(run)).expiresAtMs = null;
         }

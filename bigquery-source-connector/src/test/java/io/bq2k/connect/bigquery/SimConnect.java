@@ -117,7 +117,7 @@ final class SimConnect {
             }
         };
         runner = new SyncRunner(config, bq.steps(config, sourceName), reader, null, bq.clock, ms -> bq.clock.millis += ms,
-            Runnable::run, metrics, plannerFactory.apply(config));
+            Runnable::run, Runnable::run, metrics, plannerFactory.apply(config));
     }
 
     /** One poll of the task. Returns false when the task failed. */

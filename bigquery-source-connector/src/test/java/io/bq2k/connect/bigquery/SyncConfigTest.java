@@ -77,7 +77,7 @@ class SyncConfigTest {
         assertEquals(168, c.stagingExpirationHours());
         assertEquals(20_000, c.readChunkRows());
         assertEquals(16, c.diffBuckets());
-        assertEquals(8, c.retryMaxAttempts());
+        assertEquals(4, c.retryMaxAttempts());
         assertEquals("SELECT 1 AS id", c.sourceQuery());
         assertTrue(crossField(valid()).isEmpty());
     }
