@@ -22,7 +22,11 @@ import com.google.cloud.bigquery.BigQuery;
 import com.google.cloud.bigquery.BigQueryException;
 import com.google.cloud.bigquery.BigQueryOptions;
 import com.google.cloud.bigquery.Dataset;
+import com.google.cloud.bigquery.Field;
+import com.google.cloud.bigquery.FieldList;
+import com.google.cloud.bigquery.FieldValue;
 import com.google.cloud.bigquery.FieldValueList;
+import com.google.cloud.bigquery.LegacySQLTypeName;
 import com.google.cloud.bigquery.DatasetId;
 import com.google.cloud.bigquery.DatasetInfo;
 import com.google.cloud.bigquery.Job;
@@ -134,20 +138,43 @@ public final class BigQueryGateway implements AutoCloseable {
                 bigQuery.cancel(jobId(jobId));
             }
 
+            /**
+             * Through jobs.getQueryResults, page by page: the rows come with the response (the client's
+             * Job.getQueryResults lists the anonymous result table instead, which not every endpoint serves).
+             * The steps' results are flat rows of scalars.
+             */
             @Override
             public List<FieldValueList> rows(String jobId) {
-                Job job = bigQuery.getJob(jobId(jobId));
-                if (job == null) {
-                    throw new Retrier.PermanentException("job " + jobId + " is gone", null);
-                }
                 List<FieldValueList> rows = new ArrayList<>();
+                String page = null;
                 try {
-                    for (FieldValueList r : job.getQueryResults().iterateAll()) {
-                        rows.add(r);
-                    }
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new Retrier.TransientException("interrupted while reading the result of job " + jobId, e);
+                    do {
+                        com.google.api.services.bigquery.Bigquery.Jobs.GetQueryResults call = rest.jobs().getQueryResults(config.project(), jobId);
+                        if (!config.location().isEmpty()) {
+                            call.setLocation(config.location());
+                        }
+                        com.google.api.services.bigquery.model.GetQueryResultsResponse r = call.setPageToken(page).execute();
+                        if (!Boolean.TRUE.equals(r.getJobComplete())) {
+                            throw new Retrier.TransientException("the result of job " + jobId + " is not complete yet", null);
+                        }
+                        // Names are what the steps look values up by; every value is read from its text form.
+                        FieldList schema = FieldList.of(r.getSchema().getFields().stream()
+                            .map(f -> Field.of(f.getName(), LegacySQLTypeName.STRING)).toList());
+                        for (com.google.api.services.bigquery.model.TableRow row : r.getRows() == null
+                            ? List.<com.google.api.services.bigquery.model.TableRow>of() : r.getRows()) {
+                            List<FieldValue> values = new ArrayList<>();
+                            for (com.google.api.services.bigquery.model.TableCell cell : row.getF()) {
+                                Object v = cell.getV();
+                                values.add(FieldValue.of(FieldValue.Attribute.PRIMITIVE, v == null || com.google.api.client.util.Data.isNull(v) ? null : v.toString()));
+                            }
+                            rows.add(FieldValueList.of(values, schema));
+                        }
+                        page = r.getPageToken();
+                    } while (page != null);
+                } catch (com.google.api.client.googleapis.json.GoogleJsonResponseException e) {
+                    throw classified(new BigQueryException(e));
+                } catch (IOException e) {
+                    throw new BigQueryException(e);
                 }
                 return rows;
             }
