@@ -325,7 +325,7 @@ class RunSimulationTest {
         if (wasRunning) {
             sim.connect.stop(); // PUT …/config restarts the task gracefully
         }
-        switch (r.nextInt(6)) {
+        switch (r.nextInt(7)) {
             // A topic switch goes to a new topic (a topic used before keeps what it was told then).
             case 0 -> sim.config(SyncConfig.TOPIC, "t" + (Integer.parseInt(sim.connect.props.get(SyncConfig.TOPIC).substring(1)) + 1));
             case 1 -> sim.config(SyncConfig.TEMPORAL_PRECISION, "micros".equals(sim.connect.props.get(SyncConfig.TEMPORAL_PRECISION)) ? "millis" : "micros");
@@ -336,6 +336,7 @@ class RunSimulationTest {
                     sim.source.idAsString = !sim.source.idAsString;
                     sim.source.version++;
                 });
+            case 5 -> sim.config(SyncConfig.READ_CHUNK_BYTES, Long.toString((1L << 20) + r.nextInt(15 << 20)));
             default -> sim.config(SyncConfig.READ_CHUNK_ROWS, Integer.toString(100 + r.nextInt(50)));
         }
     }
