@@ -180,7 +180,11 @@ public final class BigQueryRunSteps implements RunSteps {
         // Joined on the shape's key: a re-key run's is the old key, not the configured one.
         List<String> keys = shape.keyColumns().stream().map(ColumnMapping::name).toList();
         return jobs.scope(() -> {
-            long bytes = ddl("diff of run " + run, "diff", run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), config.diffBuckets()));
+            long maxChanges = maxChanges(run, oldSide);
+            int buckets = SyncSql.bucketsFor(maxChanges, config.diffBuckets());
+            org.slf4j.LoggerFactory.getLogger(BigQueryRunSteps.class).info("Sync '{}': the diff of run {} numbers its changes in {} bucket(s) "
+                + "(at most {} changes: the rows of the tables it compares)", sync, run, buckets, maxChanges);
+            long bytes = ddl("diff of run " + run, "diff", run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), buckets));
             if (!oldSide.reexamine().isEmpty()) {
                 // It records what earlier attempts published: durable now, whatever the dataset's default expiration.
                 ddl("make the diff of run " + run + " durable", "durable_diff", run, SyncSql.makeDurable(staging.diff(run)));
@@ -190,7 +194,38 @@ public final class BigQueryRunSteps implements RunSteps {
         });
     }
 
-    /** The bucket count is read from the table itself. */
+    /**
+     * An upper bound of the changes of run {@code run}'s diff, from the tables' metadata: the rows of its snapshot
+     * (the key check's row count) plus those of every table of the old side, since each change is a key of one or
+     * the other.
+     */
+    private long maxChanges(long run, SyncSql.OldSide oldSide) {
+        List<java.math.BigInteger> rows = new ArrayList<>();
+        rows.add(gateway.table(staging.snapshot(run)).map(Table::getNumRows).orElse(null));
+        for (TableRef t : oldSide.tables(staging)) {
+            rows.add(gateway.table(t).map(Table::getNumRows).orElse(null));
+        }
+        return maxChanges(rows);
+    }
+
+    /**
+     * The sum of the tables' row counts; a count that is unknown (null) counts as {@link SyncSql#MAX_BUCKETS} full
+     * buckets, so a missing figure can only make buckets smaller, never larger than intended.
+     */
+    static long maxChanges(List<java.math.BigInteger> rowCounts) {
+        long n = 0;
+        for (java.math.BigInteger rows : rowCounts) {
+            long r = rows == null ? SyncSql.MAX_BUCKETS * SyncSql.CHANGES_PER_BUCKET : rows.min(java.math.BigInteger.valueOf(Long.MAX_VALUE)).longValue();
+            n = n > Long.MAX_VALUE - r ? Long.MAX_VALUE : n + r;
+        }
+        return n;
+    }
+
+    /**
+     * The bucket count is read from the table itself (the highest bucket with changes). Byte parts bound the
+     * chunks by {@code read.chunk.bytes} ({@link SyncSql#diffStats}); the result has one row per part, so it is
+     * read in one retried call.
+     */
     @Override
     public DiffStats stats(long run, RecordShape shape) {
         return jobs.scope(() -> statsOf(run, shape));
@@ -198,31 +233,19 @@ public final class BigQueryRunSteps implements RunSteps {
 
     private DiffStats statsOf(long run, RecordShape shape) {
         int maxRowBytes = config.recordMaxBytes();
-        List<long[]> rows = new ArrayList<>();
-        int maxBucket = -1;
-        long oversize = 0;
-        for (FieldValueList r : select("diff stats of run " + run, "stats", run, sql.diffStats(run, maxRowBytes))) {
-            long[] v = {r.get("bucket").getLongValue(), r.get("changes").getLongValue(), r.get("added").getLongValue(),
-                r.get("changed").getLongValue(), r.get("removed").getLongValue()};
-            rows.add(v);
-            maxBucket = Math.max(maxBucket, (int) v[0]);
-            oversize += r.get("oversize").getLongValue();
-        }
+        List<StatsRow> rows = select("diff stats of run " + run, "stats", run, sql.diffStats(run, maxRowBytes, config.readChunkBytes())).stream()
+            .map(r -> new StatsRow(new DiffStats.Part((int) r.get("bucket").getLongValue(), r.get("last_seq").getLongValue(),
+                r.get("changes").getLongValue(), r.get("added").getLongValue(), r.get("changed").getLongValue(), r.get("removed").getLongValue()),
+                r.get("oversize").getLongValue())).toList();
+        long oversize = rows.stream().mapToLong(StatsRow::oversize).sum();
         if (oversize > 0) {
             throw oversizeFailure(run, shape, oversize, maxRowBytes);
         }
-        long[] perBucket = new long[maxBucket + 1];
-        long added = 0;
-        long changed = 0;
-        long removed = 0;
-        for (long[] v : rows) {
-            perBucket[(int) v[0]] = v[1];
-            added += v[2];
-            changed += v[3];
-            removed += v[4];
-        }
-        return new DiffStats(perBucket, added, changed, removed);
+        List<DiffStats.Part> parts = rows.stream().map(StatsRow::part).toList();
+        return DiffStats.of(parts);
     }
+
+    private record StatsRow(DiffStats.Part part, long oversize) { }
 
     @Override
     public void makeDurable(long run) {

@@ -67,7 +67,15 @@ public final class SyncConfig extends AbstractConfig {
 
     public static final String READ_API = "read.api";
     public static final String READ_CHUNK_ROWS = "read.chunk.rows";
+    public static final String READ_CHUNK_BYTES = "read.chunk.bytes";
     public static final String DIFF_BUCKETS = "diff.buckets";
+    /**
+     * 8 MiB: with about two chunks in memory at a few times their JSON size once decoded, a task holds some
+     * 100 MB of changes at most, a tenth of the 1 GB heap of the shipped worker (docker/connect.Dockerfile);
+     * and 8 MiB take a few seconds to emit (the benchmark's 20k records/s of ~200-byte rows is ~4 MB/s), more
+     * than a Storage Read session needs to fetch the next chunk, so reading stays hidden behind emission.
+     */
+    static final long DEFAULT_READ_CHUNK_BYTES = 8L << 20;
 
     public enum CredentialsType { APPLICATION_DEFAULT, SERVICE_ACCOUNT_JSON, KEY_FILE, NONE }
 
@@ -183,11 +191,20 @@ public final class SyncConfig extends AbstractConfig {
             "How changes are read: 'storage' (BigQuery Storage Read API, Avro; needs bigquery.readsessions.create) or 'rest' (query results over REST; slower, for accounts without read-session permission).",
             GROUP_READ, 1, Width.SHORT, "Read API")
         .define(READ_CHUNK_ROWS, Type.INT, 20_000, ConfigDef.Range.between(100, 1_000_000), Importance.LOW,
-            "Changes read per chunk. Memory is bounded by about two chunks of rows whatever the size of the diff.",
+            "Changes read per chunk at most (also bounded by read.chunk.bytes). Each change costs its record's own overhead (key, value and offset objects) on top of its data.",
             GROUP_READ, 2, Width.SHORT, "Chunk rows")
-        .define(DIFF_BUCKETS, Type.INT, 16, ConfigDef.Range.between(1, 4096), Importance.LOW,
-            "Hash buckets that number the changes of a run inside BigQuery (so no single worker sorts them all). Changing it affects only runs started afterwards.",
-            GROUP_READ, 3, Width.SHORT, "Diff buckets");
+        .define(READ_CHUNK_BYTES, Type.LONG, DEFAULT_READ_CHUNK_BYTES, ConfigDef.Range.between(1L << 20, 1L << 30), Importance.LOW,
+            "Bytes of rows read per chunk at most, measured like record.max.bytes (a row's JSON text; a removal counts 0): a chunk holds at most this plus one row, "
+                + "and at least one row. About two chunks are in memory at a time (one being emitted, the next being read), each taking a few times its JSON size in heap "
+                + "once decoded into records, so this bounds the task's memory whatever the row width; read.chunk.rows bounds narrow rows. The default reads "
+                + "chunks large enough that the next chunk's read hides behind the emission of the current one.",
+            GROUP_READ, 3, Width.SHORT, "Chunk bytes")
+        .define(DIFF_BUCKETS, Type.INT, SyncSql.MAX_BUCKETS, ConfigDef.Range.between(1, SyncSql.MAX_BUCKETS), Importance.LOW,
+            "Most hash buckets that number the changes of a run inside BigQuery. A run takes one bucket per 2 million rows of its snapshot plus the tables it is compared with "
+                + "(an upper bound of its changes), so that no single BigQuery worker numbers more than about 2 million changes; this caps that count. Each bucket with "
+                + "changes is read in chunks of its own: a lower cap means fewer reads for a small diff of a large table, and more changes numbered by one worker. "
+                + "Changing it affects only diffs created afterwards.",
+            GROUP_READ, 4, Width.SHORT, "Max diff buckets");
 
     public SyncConfig(Map<String, ?> props) {
         this(props, true);
@@ -307,6 +324,8 @@ public final class SyncConfig extends AbstractConfig {
     public long massDeleteAllowRun() { return getLong(MASS_DELETE_ALLOW_RUN); }
     public ReadApi readApi() { return enumValue(ReadApi.class, getString(READ_API)); }
     public int readChunkRows() { return getInt(READ_CHUNK_ROWS); }
+    public long readChunkBytes() { return getLong(READ_CHUNK_BYTES); }
+    /** The most buckets a diff may have (the count itself comes from the diff's size: {@link SyncSql#bucketsFor}). */
     public int diffBuckets() { return getInt(DIFF_BUCKETS); }
 
     /** The connector's name as Connect gave it (tasks receive it in their config). */

@@ -22,6 +22,8 @@ public final class SyncSql {
     public static final String OP = PREFIX + "op";
     private static final String PRESENT = PREFIX + "present";
     private static final String REEXAMINE = PREFIX + "reexamine";
+    /** Alias of the numbered changes in the diff statement (no result column can have the prefix). */
+    private static final String CHANGE = PREFIX + "change";
 
     public static final String OP_ADDED = "C";
     public static final String OP_CHANGED = "U";
@@ -115,54 +117,106 @@ public final class SyncSql {
     }
 
     /**
+     * Changes a diff puts in one bucket at most, by design: the bucket count is taken from an upper bound of
+     * the changes ({@link #bucketsFor}). ROW_NUMBER() numbers each bucket on one BigQuery worker, over the
+     * narrow projection (bucket, operation, key columns): 2 million such rows are a sort of some 100 MB for
+     * typical keys (about 1 GB for keys of 500 bytes), far below where a single-worker sort runs out of
+     * resources, while a small diff over a large table still gets few buckets (each bucket with changes
+     * costs at least one chunk read).
+     */
+    public static final long CHANGES_PER_BUCKET = 2_000_000L;
+    /** The largest bucket count (and the bound of {@code diff.buckets}): 4096 buckets of 2 million are 8 billion changes. */
+    public static final int MAX_BUCKETS = 4096;
+
+    /** The bucket count of a diff of at most {@code maxChanges} changes: one per {@link #CHANGES_PER_BUCKET}, at least 1, at most {@code maxBuckets}. */
+    public static int bucketsFor(long maxChanges, int maxBuckets) {
+        return bucketsFor(maxChanges, CHANGES_PER_BUCKET, maxBuckets);
+    }
+
+    /** {@link #bucketsFor(long, int)} with another bucket size (the simulation's tables are tiny). */
+    static int bucketsFor(long maxChanges, long changesPerBucket, int maxBuckets) {
+        long buckets = Math.max(0, maxChanges) / changesPerBucket + (Math.max(0, maxChanges) % changesPerBucket == 0 ? 0 : 1);
+        return (int) Math.max(1, Math.min(Math.max(1, maxBuckets), buckets));
+    }
+
+    /**
      * Step 3: the changes of run {@code run} against {@code oldSide}, numbered so that a
      * position (bucket, seq) identifies a change deterministically: bucket by a hash of the key
      * (28 bits of its MD5), then row number inside the bucket ordered by operation and key.
+     *
+     * The changes are found and numbered on their narrow projection (bucket, operation, key columns: the
+     * snapshot's key and fingerprint columns, the old side's keys), so a bucket's sort never carries wide
+     * rows; the numbered keys are then joined back to the snapshot for the rows' columns (a removal has no
+     * snapshot row: its other columns are NULL).
      *
      * A diff that re-examines keys of earlier tables is created durable: it then records what an
      * earlier attempt may have published, and a later retake needs it.
      *
      * @param columns the snapshot's columns in order (without the fingerprint)
+     * @param buckets the bucket count, from {@link #bucketsFor}
      */
     public String diff(long run, OldSide oldSide, List<ColumnMapping> columns, int buckets) {
+        String keyList = keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
         String keyStruct = keys.stream().map(k -> "COALESCE(n." + quote(k) + ", o." + quote(k) + ") AS " + quote(k))
             .collect(Collectors.joining(", "));
+        String changedKeys = keys.stream().map(k -> "COALESCE(n." + quote(k) + ", o." + quote(k) + ") AS " + quote(k))
+            .collect(Collectors.joining(",\n      "));
         String projection = columns.stream()
-            .map(c -> c.emitExpression(keys.contains(c.name()) ? "COALESCE(n." + quote(c.name()) + ", o." + quote(c.name()) + ")"
-                : "n." + quote(c.name())) + " AS " + quote(c.name()))
-            .collect(Collectors.joining(",\n    "));
+            .map(c -> c.emitExpression((keys.contains(c.name()) ? CHANGE + "." : "n.") + quote(c.name())) + " AS " + quote(c.name()))
+            .collect(Collectors.joining(",\n  "));
         String join = keys.stream().map(k -> "n." + quote(k) + " = o." + quote(k)).collect(Collectors.joining(" AND "));
+        String joinBack = keys.stream().map(k -> "n." + quote(k) + " = " + CHANGE + "." + quote(k)).collect(Collectors.joining(" AND "));
         // Inside a bucket, changes of one operation are consecutive: a sink flushes its batch whenever the
         // statement kind switches (upsert, delete), so interleaved deletes would cut batches to a few rows.
         // Each key changes once per run, so this order costs nothing in per-key order.
-        String order = OP + ", " + keys.stream().map(SyncSql::quote).collect(Collectors.joining(", "));
+        String order = OP + ", " + keyList;
         return "CREATE OR REPLACE TABLE " + staging.diff(run).quoted() + "\n"
             + "CLUSTER BY " + BUCKET + ", " + SEQ + "\n"
             + (oldSide.reexamine().isEmpty() ? options() + "\n" : "")
-            + "AS SELECT " + BUCKET + ", ROW_NUMBER() OVER (PARTITION BY " + BUCKET + " ORDER BY " + order + ") AS " + SEQ + ", * EXCEPT (" + BUCKET + ")\n"
+            + "AS SELECT " + CHANGE + "." + BUCKET + ", " + CHANGE + "." + SEQ + ", " + CHANGE + "." + OP + ",\n"
+            + "  IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
+            + "  " + projection + "\n"
             + "FROM (\n"
-            + "  SELECT\n"
-            + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(" + keyStruct + ")))), 1, 7)) AS INT64), " + buckets + ") AS " + BUCKET + ",\n"
-            + "    CASE WHEN n." + FINGERPRINT + " IS NULL THEN '" + OP_REMOVED + "' WHEN o." + PRESENT + " IS NULL THEN '" + OP_ADDED
+            + "  SELECT " + BUCKET + ", ROW_NUMBER() OVER (PARTITION BY " + BUCKET + " ORDER BY " + order + ") AS " + SEQ + ", " + OP + ", " + keyList + "\n"
+            + "  FROM (\n"
+            + "    SELECT\n"
+            + "      MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(" + keyStruct + ")))), 1, 7)) AS INT64), " + buckets + ") AS " + BUCKET + ",\n"
+            + "      CASE WHEN n." + FINGERPRINT + " IS NULL THEN '" + OP_REMOVED + "' WHEN o." + PRESENT + " IS NULL THEN '" + OP_ADDED
             + "' ELSE '" + OP_CHANGED + "' END AS " + OP + ",\n"
-            + "    IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
-            + "    " + projection + "\n"
-            + "  FROM " + staging.snapshot(run).quoted() + " AS n\n"
-            + "  FULL OUTER JOIN (\n" + oldSide.sql(this, run, columns) + "\n  ) AS o\n"
-            + "  ON " + join + "\n"
-            + "  WHERE o." + PRESENT + " IS NULL OR n." + FINGERPRINT + " IS NULL OR o." + FINGERPRINT + " IS NULL OR n." + FINGERPRINT + " != o." + FINGERPRINT + "\n"
-            + ")";
+            + "      " + changedKeys + "\n"
+            + "    FROM " + staging.snapshot(run).quoted() + " AS n\n"
+            + "    FULL OUTER JOIN (\n" + oldSide.sql(this, run, columns) + "\n    ) AS o\n"
+            + "    ON " + join + "\n"
+            + "    WHERE o." + PRESENT + " IS NULL OR n." + FINGERPRINT + " IS NULL OR o." + FINGERPRINT + " IS NULL OR n." + FINGERPRINT + " != o." + FINGERPRINT + "\n"
+            + "  )\n"
+            + ") AS " + CHANGE + "\n"
+            + "LEFT JOIN " + staging.snapshot(run).quoted() + " AS n\n"
+            + "ON " + joinBack;
     }
 
-    /** Step 3b: change counts per bucket and per operation, and changes larger than {@code maxRowBytes} (reads four small columns). */
-    public String diffStats(long run, int maxRowBytes) {
-        return "SELECT " + BUCKET + " AS bucket, COUNT(*) AS changes,\n"
+    /**
+     * Step 3b: per bucket and byte part, the last seq, the change count per operation, and the changes larger
+     * than {@code maxRowBytes} (reads four small columns). A bucket's byte parts cut its changes in seq order so
+     * that each part holds at most {@code chunkBytes} of rows (as JSON) plus one row: the rows whose bytes before
+     * them in the bucket fall in [k, k + 1) times {@code chunkBytes} form part k. Chunks never cross a part
+     * ({@link DiffStats#chunksAfter}), which bounds a chunk's bytes whatever the spread of row sizes: a single
+     * wide row shortens only the part it is in, where a bound by the bucket's largest row would shorten them all.
+     * The running sum is a window over each bucket's narrow rows, like the numbering of {@link #diff}; the result
+     * has a row per part (about the diff's JSON size / {@code chunkBytes}, plus one per bucket).
+     */
+    public String diffStats(long run, int maxRowBytes, long chunkBytes) {
+        return "SELECT bucket, part, MAX(" + SEQ + ") AS last_seq, COUNT(*) AS changes,\n"
             + "  COUNTIF(" + OP + " = '" + OP_ADDED + "') AS added,\n"
             + "  COUNTIF(" + OP + " = '" + OP_CHANGED + "') AS changed,\n"
             + "  COUNTIF(" + OP + " = '" + OP_REMOVED + "') AS removed,\n"
             + "  COUNTIF(" + ROW_BYTES + " > " + maxRowBytes + ") AS oversize\n"
-            + "FROM " + staging.diff(run).quoted() + "\n"
-            + "GROUP BY 1 ORDER BY 1";
+            + "FROM (\n"
+            + "  SELECT " + BUCKET + " AS bucket, " + SEQ + ", " + OP + ", " + ROW_BYTES + ",\n"
+            + "    CAST(FLOOR((SUM(" + ROW_BYTES + ") OVER (PARTITION BY " + BUCKET + " ORDER BY " + SEQ
+            + " ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) - " + ROW_BYTES + ") / " + chunkBytes + ") AS INT64) AS part\n"
+            + "  FROM " + staging.diff(run).quoted() + "\n"
+            + ")\n"
+            + "GROUP BY bucket, part ORDER BY bucket, part";
     }
 
     /** Row restriction selecting one chunk of the diff (Storage Read API syntax, also valid SQL). */
@@ -200,6 +254,14 @@ public final class SyncSql {
 
         public static OldSide incremental(long baseline) {
             return new OldSide(OptionalLong.of(baseline), List.of());
+        }
+
+        /** The tables it reads: the baseline snapshot, then the re-examined tables. Their rows bound the removals. */
+        public List<TableRef> tables(StagingTables staging) {
+            List<TableRef> tables = new java.util.ArrayList<>();
+            baseline.ifPresent(b -> tables.add(staging.snapshot(b)));
+            tables.addAll(reexamine);
+            return tables;
         }
 
         String sql(SyncSql sql, long run, List<ColumnMapping> columns) {

@@ -18,14 +18,24 @@ final class FakeBigQueryServer implements AutoCloseable {
     record Reply(int status, String json) { }
 
     final List<String> calls = new ArrayList<>();
+    /** Request bodies, in the order of the calls that had one (query statements, table updates). */
+    final List<String> bodies = new ArrayList<>();
     private final HttpServer server;
 
     FakeBigQueryServer(Function<String, Reply> answer) throws IOException {
         server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext("/", ex -> {
             String call = ex.getRequestMethod() + " " + ex.getRequestURI().getPath();
+            byte[] raw = ex.getRequestBody().readAllBytes();
+            if ("gzip".equalsIgnoreCase(ex.getRequestHeaders().getFirst("Content-Encoding"))) {
+                raw = new java.util.zip.GZIPInputStream(new java.io.ByteArrayInputStream(raw)).readAllBytes();
+            }
+            String body = new String(raw, StandardCharsets.UTF_8);
             synchronized (calls) {
                 calls.add(call);
+                if (!body.isEmpty()) {
+                    bodies.add(body);
+                }
             }
             Reply r = answer.apply(call);
             reply(ex, r.status(), r.json());
@@ -47,9 +57,16 @@ final class FakeBigQueryServer implements AutoCloseable {
 
     /** A config pointing at this server (no credentials, one attempt per call). */
     SyncConfig config() {
-        return new SyncConfig(Map.of(SyncConfig.PROJECT, "proj-1", SyncConfig.QUERY, "SELECT 1 AS id", SyncConfig.KEY_COLUMNS, "id",
-            SyncConfig.TOPIC, "t", SyncConfig.STAGING_DATASET, "stage", SyncConfig.CREDENTIALS_TYPE, "none",
+        return config(Map.of());
+    }
+
+    /** {@link #config()} with more settings. */
+    SyncConfig config(Map<String, String> more) {
+        Map<String, String> props = new java.util.HashMap<>(Map.of(SyncConfig.PROJECT, "proj-1", SyncConfig.QUERY, "SELECT 1 AS id",
+            SyncConfig.KEY_COLUMNS, "id", SyncConfig.TOPIC, "t", SyncConfig.STAGING_DATASET, "stage", SyncConfig.CREDENTIALS_TYPE, "none",
             SyncConfig.ENDPOINT, "http://127.0.0.1:" + server.getAddress().getPort(), SyncConfig.RETRY_MAX_ATTEMPTS, "1"));
+        props.putAll(more);
+        return new SyncConfig(props);
     }
 
     List<String> methods() {

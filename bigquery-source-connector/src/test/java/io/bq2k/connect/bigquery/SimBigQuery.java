@@ -32,6 +32,17 @@ import com.google.cloud.bigquery.StandardSQLTypeName;
 final class SimBigQuery {
 
     static final DatasetRef DATASET = new DatasetRef("sim", "stage");
+    /**
+     * The simulation's tables hold tens to hundreds of rows: a diff takes a bucket per 50 rows (BigQuery: per
+     * {@link SyncSql#CHANGES_PER_BUCKET}), so runs have one to {@code diff.buckets} buckets and resume across them.
+     */
+    static final long CHANGES_PER_BUCKET = 50;
+    /**
+     * And its rows are some 130 bytes as JSON: byte parts are cut at {@code read.chunk.bytes} / 1000 (the default
+     * 8 MiB then stands for about 60 rows, the minimum 1 MiB for 8), so that chunks are bounded by bytes as often
+     * as by {@code read.chunk.rows} (100 to 150 in the simulation).
+     */
+    static final long CHUNK_BYTES_SCALE = 1000;
 
     /** A deterministic clock the test moves; the runner's waits move it too. */
     static final class SimClock extends Clock {
@@ -324,9 +335,15 @@ final class SimBigQuery {
                 }
             }
             int nFp = n.index(SyncSql.FINGERPRINT);
+            // Buckets from an upper bound of the changes: the snapshot's rows plus the old side's (BigQueryRunSteps.maxChanges).
+            long maxChanges = n.rows.size();
+            for (TableRef ref : oldSide.tables(staging)) {
+                maxChanges += require(ref).rows.size();
+            }
+            int buckets = SyncSql.bucketsFor(maxChanges, CHANGES_PER_BUCKET, config.diffBuckets());
             List<String> columns = shape.columns().stream().map(ColumnMapping::name).toList();
             int[] nCols = indexes(n, columns);
-            List<Object[]> changes = new ArrayList<>(); // bucket, op, key text, values
+            List<Object[]> changes = new ArrayList<>(); // bucket, op, key text, values, row bytes
             Map<String, Boolean> seen = new HashMap<>();
             for (String[] r : n.rows) {
                 String k = keyText(r, nKeys);
@@ -339,7 +356,7 @@ final class SimBigQuery {
                 } else {
                     continue;
                 }
-                changes.add(new Object[] {bucket(k, config.diffBuckets()), op, k, pick(r, nCols)});
+                changes.add(new Object[] {bucket(k, buckets), op, k, pick(r, nCols), jsonBytes(n.schema, r)});
             }
             for (Map.Entry<String, String[]> e : oldKeys.entrySet()) {
                 if (!seen.containsKey(e.getKey())) {
@@ -347,7 +364,7 @@ final class SimBigQuery {
                     for (int i = 0; i < keyNames.size(); i++) {
                         values[columns.indexOf(keyNames.get(i))] = e.getValue()[i];
                     }
-                    changes.add(new Object[] {bucket(e.getKey(), config.diffBuckets()), SyncSql.OP_REMOVED, e.getKey(), values});
+                    changes.add(new Object[] {bucket(e.getKey(), buckets), SyncSql.OP_REMOVED, e.getKey(), values, 0L});
                 }
             }
             // ROW_NUMBER() OVER (PARTITION BY bucket ORDER BY op, key)
@@ -363,7 +380,7 @@ final class SimBigQuery {
                 row[0] = Integer.toString(bucket);
                 row[1] = Long.toString(seq);
                 row[2] = (String) c[1];
-                row[3] = "0";
+                row[3] = Long.toString((Long) c[4]);
                 System.arraycopy(values, 0, row, ChangeReader.LEADING_COLUMNS, values.length);
                 rows.add(row);
             }
@@ -386,23 +403,28 @@ final class SimBigQuery {
         public DiffStats stats(long run, RecordShape shape) {
             job("diff stats");
             Table d = require(staging.diff(run));
-            long[] perBucket = new long[0];
-            long added = 0;
-            long changed = 0;
-            long removed = 0;
-            for (String[] r : d.rows) {
+            // SyncSql.diffStats: per bucket, part k holds the rows whose bytes before them in the bucket are in [k, k + 1) chunk budgets.
+            long budget = config.readChunkBytes() / CHUNK_BYTES_SCALE;
+            TreeMap<Long, long[]> parts = new TreeMap<>(); // (bucket << 32 | part) -> last seq, changes, added, changed, removed
+            Map<Integer, Long> bytesBefore = new HashMap<>();
+            List<String[]> inOrder = new ArrayList<>(d.rows);
+            inOrder.sort(Comparator.<String[]>comparingInt(r -> Integer.parseInt(r[0])).thenComparingLong(r -> Long.parseLong(r[1])));
+            for (String[] r : inOrder) {
                 int b = Integer.parseInt(r[0]);
-                if (b >= perBucket.length) {
-                    perBucket = java.util.Arrays.copyOf(perBucket, b + 1);
-                }
-                perBucket[b]++;
+                long before = bytesBefore.getOrDefault(b, 0L);
+                bytesBefore.put(b, before + Long.parseLong(r[3]));
+                long[] p = parts.computeIfAbsent(((long) b << 32) | (before / budget), x -> new long[5]);
+                p[0] = Math.max(p[0], Long.parseLong(r[1]));
+                p[1]++;
                 switch (r[2]) {
-                    case SyncSql.OP_ADDED -> added++;
-                    case SyncSql.OP_CHANGED -> changed++;
-                    default -> removed++;
+                    case SyncSql.OP_ADDED -> p[2]++;
+                    case SyncSql.OP_CHANGED -> p[3]++;
+                    default -> p[4]++;
                 }
             }
-            return new DiffStats(perBucket, added, changed, removed);
+            List<DiffStats.Part> out = new ArrayList<>();
+            parts.forEach((k, p) -> out.add(new DiffStats.Part((int) (k >>> 32), p[0], p[1], p[2], p[3], p[4])));
+            return DiffStats.of(out);
         }
 
         @Override
@@ -482,6 +504,16 @@ final class SimBigQuery {
             out[i] = row[idx[i]];
         }
         return out;
+    }
+
+    /** About BYTE_LENGTH(TO_JSON_STRING(row)) of a snapshot row: {"name":value,...}. */
+    private static long jsonBytes(FieldList schema, String[] row) {
+        long n = 2;
+        for (int i = 0; i < row.length; i++) {
+            n += schema.get(i).getName().getBytes(StandardCharsets.UTF_8).length + 4
+                + (row[i] == null ? 4 : row[i].getBytes(StandardCharsets.UTF_8).length + 2);
+        }
+        return n;
     }
 
     private static String keyText(String[] row, int[] keys) {

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 
+import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -76,7 +77,8 @@ class SyncConfigTest {
         assertEquals("", c.scheduleCron());
         assertEquals(168, c.stagingExpirationHours());
         assertEquals(20_000, c.readChunkRows());
-        assertEquals(16, c.diffBuckets());
+        assertEquals(8L << 20, c.readChunkBytes());
+        assertEquals(SyncSql.MAX_BUCKETS, c.diffBuckets());
         assertEquals(4, c.retryMaxAttempts());
         assertEquals("SELECT 1 AS id", c.sourceQuery());
         assertTrue(crossField(valid()).isEmpty());
@@ -428,6 +430,26 @@ class SyncConfigTest {
         rejected(with(SyncConfig.STAGING_EXPIRATION_HOURS, "0"));
         rejected(with(SyncConfig.RETRY_MAX_ATTEMPTS, "0"));
         assertEquals(4096, new SyncConfig(with(SyncConfig.DIFF_BUCKETS, "4096")).diffBuckets());
+    }
+
+    @Test
+    void readChunkBytesIsBetweenOneMebibyteAndOneGibibyte() {
+        rejected(with(SyncConfig.READ_CHUNK_BYTES, "1048575"));
+        rejected(with(SyncConfig.READ_CHUNK_BYTES, Long.toString((1L << 30) + 1)));
+        rejected(with(SyncConfig.READ_CHUNK_BYTES, "8MB"));
+        assertEquals(1L << 20, new SyncConfig(with(SyncConfig.READ_CHUNK_BYTES, "1048576")).readChunkBytes());
+        assertEquals(1L << 30, new SyncConfig(with(SyncConfig.READ_CHUNK_BYTES, "1073741824")).readChunkBytes());
+        ConfigDef.ConfigKey key = SyncConfig.CONFIG_DEF.configKeys().get(SyncConfig.READ_CHUNK_BYTES);
+        assertEquals(SyncConfig.GROUP_READ, key.group);
+        assertEquals(ConfigDef.Type.LONG, key.type);
+    }
+
+    @Test
+    void diffBucketsIsAnUpperBound() {
+        assertEquals(1, new SyncConfig(with(SyncConfig.DIFF_BUCKETS, "1")).diffBuckets());
+        ConfigDef.ConfigKey key = SyncConfig.CONFIG_DEF.configKeys().get(SyncConfig.DIFF_BUCKETS);
+        assertEquals(SyncSql.MAX_BUCKETS, key.defaultValue);
+        assertTrue(key.documentation.contains("2 million"), key.documentation);
     }
 
     @Test

@@ -110,21 +110,27 @@ class SyncSqlTest {
     private static final String DIFF_HEAD = "CREATE OR REPLACE TABLE `proj-1.stage.users__diff_7`\n"
         + "CLUSTER BY _bq2k_bucket, _bq2k_seq\n"
         + OPTIONS + "\n"
-        + "AS SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY _bq2k_op, `id`) AS _bq2k_seq, * EXCEPT (_bq2k_bucket)\n"
+        + "AS SELECT _bq2k_change._bq2k_bucket, _bq2k_change._bq2k_seq, _bq2k_change._bq2k_op,\n"
+        + "  IF(n._bq2k_fp IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS _bq2k_bytes,\n"
+        + "  _bq2k_change.`id` AS `id`,\n"
+        + "  n.`name` AS `name`,\n"
+        + "  IF(n.`payload` IS NULL, NULL, TO_JSON_STRING(n.`payload`)) AS `payload`\n"
         + "FROM (\n"
-        + "  SELECT\n"
-        + "    MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(COALESCE(n.`id`, o.`id`) AS `id`)))), 1, 7)) AS INT64), 16) AS _bq2k_bucket,\n"
-        + "    CASE WHEN n._bq2k_fp IS NULL THEN 'D' WHEN o._bq2k_present IS NULL THEN 'C' ELSE 'U' END AS _bq2k_op,\n"
-        + "    IF(n._bq2k_fp IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS _bq2k_bytes,\n"
-        + "    COALESCE(n.`id`, o.`id`) AS `id`,\n"
-        + "    n.`name` AS `name`,\n"
-        + "    IF(n.`payload` IS NULL, NULL, TO_JSON_STRING(n.`payload`)) AS `payload`\n"
-        + "  FROM `proj-1.stage.users__snap_7` AS n\n"
-        + "  FULL OUTER JOIN (\n";
-    private static final String DIFF_TAIL = "\n  ) AS o\n"
-        + "  ON n.`id` = o.`id`\n"
-        + "  WHERE o._bq2k_present IS NULL OR n._bq2k_fp IS NULL OR o._bq2k_fp IS NULL OR n._bq2k_fp != o._bq2k_fp\n"
-        + ")";
+        + "  SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY _bq2k_op, `id`) AS _bq2k_seq, _bq2k_op, `id`\n"
+        + "  FROM (\n"
+        + "    SELECT\n"
+        + "      MOD(CAST(CONCAT('0x', SUBSTR(TO_HEX(MD5(TO_JSON_STRING(STRUCT(COALESCE(n.`id`, o.`id`) AS `id`)))), 1, 7)) AS INT64), 16) AS _bq2k_bucket,\n"
+        + "      CASE WHEN n._bq2k_fp IS NULL THEN 'D' WHEN o._bq2k_present IS NULL THEN 'C' ELSE 'U' END AS _bq2k_op,\n"
+        + "      COALESCE(n.`id`, o.`id`) AS `id`\n"
+        + "    FROM `proj-1.stage.users__snap_7` AS n\n"
+        + "    FULL OUTER JOIN (\n";
+    private static final String DIFF_TAIL = "\n    ) AS o\n"
+        + "    ON n.`id` = o.`id`\n"
+        + "    WHERE o._bq2k_present IS NULL OR n._bq2k_fp IS NULL OR o._bq2k_fp IS NULL OR n._bq2k_fp != o._bq2k_fp\n"
+        + "  )\n"
+        + ") AS _bq2k_change\n"
+        + "LEFT JOIN `proj-1.stage.users__snap_7` AS n\n"
+        + "ON n.`id` = _bq2k_change.`id`";
 
     @Test
     void diffAgainstBaseline() {
@@ -213,13 +219,14 @@ class SyncSqlTest {
         assertTrue(s.contains("ORDER BY _bq2k_op, `select`, `größe`) AS _bq2k_seq"), s);
         assertTrue(s.contains("STRUCT(COALESCE(n.`select`, o.`select`) AS `select`, COALESCE(n.`größe`, o.`größe`) AS `größe`)"), s);
         assertTrue(s.contains(", 1, 7)) AS INT64), 4) AS _bq2k_bucket"), s);
-        assertTrue(s.contains("    COALESCE(n.`select`, o.`select`) AS `select`,\n"), s);
-        assertTrue(s.contains("    COALESCE(n.`größe`, o.`größe`) AS `größe`,\n"), s);
-        assertTrue(s.contains("    n.`from` AS `from`,\n"), s);
-        assertTrue(s.contains("    IF(n.`tags` IS NULL, NULL, TO_JSON_STRING(n.`tags`)) AS `tags`,\n"), s);
-        assertTrue(s.contains("    IF(n.`geo` IS NULL, NULL, ST_ASTEXT(n.`geo`)) AS `geo`,\n"), s);
-        assertTrue(s.contains("    CAST(n.`amount` AS STRING) AS `amount`\n"), s);
-        assertTrue(s.contains("  ON n.`select` = o.`select` AND n.`größe` = o.`größe`\n"), s);
+        assertTrue(s.contains("      COALESCE(n.`select`, o.`select`) AS `select`,\n      COALESCE(n.`größe`, o.`größe`) AS `größe`\n"), s);
+        assertTrue(s.contains("\n  _bq2k_change.`select` AS `select`,\n  _bq2k_change.`größe` AS `größe`,\n"), s);
+        assertTrue(s.contains("\n  n.`from` AS `from`,\n"), s);
+        assertTrue(s.contains("\n  IF(n.`tags` IS NULL, NULL, TO_JSON_STRING(n.`tags`)) AS `tags`,\n"), s);
+        assertTrue(s.contains("\n  IF(n.`geo` IS NULL, NULL, ST_ASTEXT(n.`geo`)) AS `geo`,\n"), s);
+        assertTrue(s.contains("\n  CAST(n.`amount` AS STRING) AS `amount`\nFROM (\n"), s);
+        assertTrue(s.contains("\n    ON n.`select` = o.`select` AND n.`größe` = o.`größe`\n"), s);
+        assertTrue(s.contains("\nON n.`select` = _bq2k_change.`select` AND n.`größe` = _bq2k_change.`größe`"), s);
         assertTrue(s.contains("SELECT `select`, `größe`, _bq2k_fp AS _bq2k_fp, TRUE AS _bq2k_present FROM `proj-1.stage.users__snap_8`"), s);
         assertTrue(s.contains("CREATE OR REPLACE TABLE `proj-1.stage.users__diff_9`"), s);
         assertTrue(s.contains("FROM `proj-1.stage.users__snap_9` AS n"), s);
@@ -240,21 +247,98 @@ class SyncSqlTest {
     void diffEmitsKeyColumnsThroughTheirMapping() {
         ColumnMapping amount = col("amount", StandardSQLTypeName.BIGNUMERIC, true);
         String s = sql("amount").diff(2, OldSide.incremental(1), List.of(amount), 16);
-        assertTrue(s.contains(amount.emitExpression("COALESCE(n.`amount`, o.`amount`)") + " AS `amount`"), s);
+        assertTrue(s.contains(amount.emitExpression("_bq2k_change.`amount`") + " AS `amount`"), s);
+        assertTrue(s.contains("      COALESCE(n.`amount`, o.`amount`) AS `amount`\n"), s);
+    }
+
+    /**
+     * Issue item 5: ROW_NUMBER() runs over the narrow projection (bucket, op, key columns) of the changes, and
+     * the wide columns come from joining the numbered keys back to the snapshot.
+     */
+    @Test
+    void diffNumbersTheNarrowProjectionAndJoinsTheWideRowsBack() {
+        List<ColumnMapping> cols = List.of(col("a", StandardSQLTypeName.STRING, true), col("b", StandardSQLTypeName.INT64, true),
+            col("wide", StandardSQLTypeName.STRING, false), col("blob", StandardSQLTypeName.BYTES, false));
+        String s = sql("a", "b").diff(5, OldSide.incremental(4), cols, 8);
+        String numbered = s.substring(s.indexOf("FROM (\n") + "FROM (\n".length(), s.indexOf(") AS _bq2k_change"));
+        assertTrue(numbered.startsWith("  SELECT _bq2k_bucket, ROW_NUMBER() OVER (PARTITION BY _bq2k_bucket ORDER BY _bq2k_op, `a`, `b`) AS _bq2k_seq, "
+            + "_bq2k_op, `a`, `b`\n  FROM (\n"), numbered);
+        // the numbering and the change detection never name a non-key column (nor select *)
+        assertFalse(numbered.contains("wide"), numbered);
+        assertFalse(numbered.contains("blob"), numbered);
+        assertFalse(numbered.contains("*"), numbered);
+        assertFalse(numbered.contains("_bq2k_bytes"), numbered);
+        assertEquals(1, numbered.split("ROW_NUMBER", -1).length - 1, numbered);
+        // the wide columns are read only from the snapshot joined back on the whole key
+        String outer = s.substring(0, s.indexOf("FROM (\n")) + s.substring(s.indexOf(") AS _bq2k_change"));
+        assertTrue(outer.contains("\n  n.`wide` AS `wide`,\n"), outer);
+        assertTrue(outer.endsWith(") AS _bq2k_change\nLEFT JOIN `proj-1.stage.users__snap_5` AS n\n"
+            + "ON n.`a` = _bq2k_change.`a` AND n.`b` = _bq2k_change.`b`"), outer);
+        assertFalse(outer.contains("ROW_NUMBER"), outer);
+        // the diff table keeps its columns: bucket, seq, op, row bytes, then the snapshot's columns in order
+        assertTrue(s.contains("AS SELECT _bq2k_change._bq2k_bucket, _bq2k_change._bq2k_seq, _bq2k_change._bq2k_op,\n"
+            + "  IF(n._bq2k_fp IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS _bq2k_bytes,\n"
+            + "  _bq2k_change.`a` AS `a`,\n  _bq2k_change.`b` AS `b`,\n  n.`wide` AS `wide`,\n"), s);
+    }
+
+    @Test
+    void bucketsComeFromAnUpperBoundOfTheChanges() {
+        assertEquals(2_000_000L, SyncSql.CHANGES_PER_BUCKET);
+        assertEquals(1, SyncSql.bucketsFor(0, 4096));
+        assertEquals(1, SyncSql.bucketsFor(-5, 4096));
+        assertEquals(1, SyncSql.bucketsFor(1, 4096));
+        assertEquals(1, SyncSql.bucketsFor(2_000_000, 4096));
+        assertEquals(2, SyncSql.bucketsFor(2_000_001, 4096));
+        assertEquals(100, SyncSql.bucketsFor(200_000_000, 4096)); // 100M-row snapshot against a 100M-row baseline
+        assertEquals(4096, SyncSql.bucketsFor(Long.MAX_VALUE, 4096));
+        assertEquals(16, SyncSql.bucketsFor(200_000_000, 16), "diff.buckets caps the count");
+        assertEquals(1, SyncSql.bucketsFor(200_000_000, 1));
+        assertEquals(1, SyncSql.bucketsFor(200_000_000, 0));
+        assertEquals(3, SyncSql.bucketsFor(101, 50, 4096));
+        assertEquals(2, SyncSql.bucketsFor(100, 50, 4096));
+        // a bucket never has more than CHANGES_PER_BUCKET changes unless the cap binds
+        for (long n : new long[] {1, 1_999_999, 2_000_000, 2_000_001, 7_777_777, 8_192_000_000L}) {
+            int b = SyncSql.bucketsFor(n, SyncSql.MAX_BUCKETS);
+            assertTrue((n + b - 1) / b <= SyncSql.CHANGES_PER_BUCKET, n + " in " + b);
+            assertTrue(b == 1 || n > SyncSql.CHANGES_PER_BUCKET * (b - 1), n + ": no more buckets than needed (" + b + ")");
+        }
+    }
+
+    @Test
+    void oldSideTablesAreTheBaselineThenTheReexaminedOnes() {
+        assertEquals(List.of(STAGING.snapshot(6)), OldSide.incremental(6).tables(STAGING));
+        assertEquals(List.of(STAGING.snapshot(6), STAGING.diff(7), STAGING.snapshot(5)),
+            new OldSide(OptionalLong.of(6), List.of(STAGING.diff(7), STAGING.snapshot(5))).tables(STAGING));
+        assertEquals(List.of(STAGING.diff(7)), new OldSide(OptionalLong.empty(), List.of(STAGING.diff(7))).tables(STAGING));
+        assertEquals(List.of(), new OldSide(OptionalLong.empty(), List.of()).tables(STAGING));
     }
 
     // ---- stats and chunks ---------------------------------------------------------------------
 
     @Test
     void diffStats() {
-        String expected = "SELECT _bq2k_bucket AS bucket, COUNT(*) AS changes,\n"
+        String expected = "SELECT bucket, part, MAX(_bq2k_seq) AS last_seq, COUNT(*) AS changes,\n"
             + "  COUNTIF(_bq2k_op = 'C') AS added,\n"
             + "  COUNTIF(_bq2k_op = 'U') AS changed,\n"
             + "  COUNTIF(_bq2k_op = 'D') AS removed,\n"
             + "  COUNTIF(_bq2k_bytes > 1000000) AS oversize\n"
-            + "FROM `proj-1.stage.users__diff_7`\n"
-            + "GROUP BY 1 ORDER BY 1";
-        assertEquals(expected, sql("id").diffStats(7, 1_000_000));
+            + "FROM (\n"
+            + "  SELECT _bq2k_bucket AS bucket, _bq2k_seq, _bq2k_op, _bq2k_bytes,\n"
+            + "    CAST(FLOOR((SUM(_bq2k_bytes) OVER (PARTITION BY _bq2k_bucket ORDER BY _bq2k_seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            + " - _bq2k_bytes) / 8388608) AS INT64) AS part\n"
+            + "  FROM `proj-1.stage.users__diff_7`\n"
+            + ")\n"
+            + "GROUP BY bucket, part ORDER BY bucket, part";
+        assertEquals(expected, sql("id").diffStats(7, 1_000_000, 8L << 20));
+    }
+
+    @Test
+    void diffStatsReadsOnlyTheFourLeadingColumns() {
+        String s = sql("id").diffStats(7, 1000, 1 << 20);
+        assertFalse(s.replace("COUNT(*)", "").contains("*"), s);
+        assertFalse(s.replace("`proj-1.stage.users__diff_7`", "").contains("`"), s); // no column of the query
+        assertTrue(s.contains("/ 1048576) AS INT64) AS part"), s);
+        assertTrue(s.contains("COUNTIF(_bq2k_bytes > 1000) AS oversize"), s);
     }
 
     @Test
@@ -298,7 +382,7 @@ class SyncSqlTest {
             assertEquals(a.keyCheck(7), b.keyCheck(7));
             assertEquals(a.diff(7, OldSide.incremental(6), COLUMNS, 16), b.diff(7, OldSide.incremental(6), COLUMNS, 16));
             assertEquals(a.diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.diff(3))), COLUMNS, 16), a.diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.diff(3))), COLUMNS, 16));
-            assertEquals(a.diffStats(7, 1000), b.diffStats(7, 1000));
+            assertEquals(a.diffStats(7, 1000, 1 << 20), b.diffStats(7, 1000, 1 << 20));
         }
         assertNotEquals(sql("id").snapshot(7, "SELECT 1"), sql("id").snapshot(8, "SELECT 1"));
         assertNotEquals(sql("id").diff(7, OldSide.incremental(6), COLUMNS, 16), sql("id").diff(7, OldSide.incremental(5), COLUMNS, 16));
