@@ -13,8 +13,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
@@ -56,9 +54,8 @@ public final class SyncRunner implements AutoCloseable {
     private final RecordContract contract;
     private final Planner planner;
     private final Sleeper sleeper;
+    /** Runs chunk reads ahead of emission: the worker's read pool ({@link WorkerThreads}), owned by the task. */
     private final Executor readExecutor;
-    /** The read thread this runner owns (null when the executor is given). */
-    private final ExecutorService ownExecutor;
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
 
     private Plan plan;
@@ -86,13 +83,14 @@ public final class SyncRunner implements AutoCloseable {
         void sleep(long ms) throws InterruptedException;
     }
 
+    /** @param readExecutor runs chunk reads ahead of emission (the task's lease on the worker's read pool) */
     public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
-                      Clock clock, SyncMetrics metrics) {
-        this(config, steps, offsets, transactions, clock, Thread::sleep, null, metrics, null);
+                      Clock clock, SyncMetrics metrics, Executor readExecutor) {
+        this(config, steps, offsets, transactions, clock, Thread::sleep, readExecutor, metrics, null);
     }
 
     /**
-     * @param readExecutor runs chunk reads ahead of emission; null: a daemon thread of this runner
+     * @param readExecutor runs chunk reads ahead of emission; not shut down by this runner
      * @param planner      null: the standard {@link Planner}
      */
     SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions, Clock clock,
@@ -109,12 +107,7 @@ public final class SyncRunner implements AutoCloseable {
         this.contract = RecordContract.of(config);
         this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract, !config.mayDropRecords());
         this.sleeper = sleeper;
-        this.ownExecutor = readExecutor == null ? Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "bq2k-" + sync + "-reader");
-            t.setDaemon(true);
-            return t;
-        }) : null;
-        this.readExecutor = readExecutor != null ? readExecutor : ownExecutor;
+        this.readExecutor = java.util.Objects.requireNonNull(readExecutor, "readExecutor");
         this.nextRunAt = clock.instant();
     }
 
@@ -282,9 +275,6 @@ public final class SyncRunner implements AutoCloseable {
     @Override
     public void close() {
         closed = true;
-        if (ownExecutor != null) {
-            ownExecutor.shutdownNow();
-        }
     }
 
     /** One run in progress: preparation progress, then emission position. */
