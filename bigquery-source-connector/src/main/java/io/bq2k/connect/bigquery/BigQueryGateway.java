@@ -9,9 +9,11 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.function.BooleanSupplier;
 
 import com.google.api.gax.core.FixedCredentialsProvider;
+import com.google.api.gax.core.FixedExecutorProvider;
 import com.google.api.gax.core.NoCredentialsProvider;
 import com.google.api.gax.grpc.InstantiatingGrpcChannelProvider;
 import com.google.auth.Credentials;
@@ -54,10 +56,20 @@ public final class BigQueryGateway implements AutoCloseable {
     private final Retrier retrier;
     private final Credentials credentials;
     private final BooleanSupplier stopping;
-    private BigQueryReadClient readClient;
+    private final SharedReadClients readClients;
+    /** This gateway's reference to the worker's shared Storage Read client, taken on first use. */
+    private SharedReadClients.Lease readLease;
+    /** Set by {@link #close()}: no client is taken afterwards (a read still running on another thread fails). */
+    private boolean closed;
 
     public BigQueryGateway(SyncConfig config, BooleanSupplier stopping) {
+        this(config, stopping, SharedReadClients.SHARED);
+    }
+
+    /** @param readClients where the Storage Read client comes from (the worker's registry, or a test's) */
+    BigQueryGateway(SyncConfig config, BooleanSupplier stopping, SharedReadClients readClients) {
         this.config = config;
+        this.readClients = readClients;
         this.credentials = credentials(config);
         BigQueryOptions.Builder options = BigQueryOptions.newBuilder()
             .setProjectId(config.project())
@@ -355,16 +367,31 @@ public final class BigQueryGateway implements AutoCloseable {
         return retrier.call("check dataset " + ref, () -> bigQuery.getDataset(DatasetId.of(ref.project(), ref.dataset())) != null);
     }
 
-    /** The Storage Read API client, created on first use. */
+    /**
+     * The Storage Read API client: the worker's client for this config's endpoint and credentials
+     * ({@link SharedReadClients}), referenced by this gateway from first use until {@link #close()}.
+     *
+     * @throws Retrier.TransientException once the gateway is closed (the task is stopping)
+     */
     public synchronized BigQueryReadClient readClient() {
-        if (readClient == null) {
-            readClient = retrier.call("create Storage Read client", this::newReadClient);
+        if (closed) {
+            throw new Retrier.TransientException("the task is stopping: its Storage Read client is released", null);
         }
-        return readClient;
+        if (readLease == null) {
+            SharedReadClients.Key key = SharedReadClients.Key.of(config);
+            readLease = retrier.call("create Storage Read client",
+                () -> readClients.acquire(key, scheduler -> newReadClient(config, credentials, scheduler)));
+        }
+        return readLease.client();
     }
 
-    private BigQueryReadClient newReadClient() throws IOException {
-        BigQueryReadSettings.Builder settings = BigQueryReadSettings.newBuilder();
+    /**
+     * A client whose background work runs on {@code scheduler} (which it does not shut down) and whose calls run
+     * on gRPC's shared executor: a client adds no threads of its own.
+     */
+    static BigQueryReadClient newReadClient(SyncConfig config, Credentials credentials, ScheduledExecutorService scheduler) throws IOException {
+        BigQueryReadSettings.Builder settings = BigQueryReadSettings.newBuilder()
+            .setBackgroundExecutorProvider(FixedExecutorProvider.create(scheduler));
         if (config.credentialsType() == SyncConfig.CredentialsType.NONE) {
             settings.setCredentialsProvider(NoCredentialsProvider.create());
         } else {
@@ -393,9 +420,10 @@ public final class BigQueryGateway implements AutoCloseable {
 
     @Override
     public synchronized void close() {
-        if (readClient != null) {
-            readClient.close();
-            readClient = null;
+        closed = true;
+        if (readLease != null) {
+            readLease.close(); // the client itself closes with the worker's last reference
+            readLease = null;
         }
     }
 }

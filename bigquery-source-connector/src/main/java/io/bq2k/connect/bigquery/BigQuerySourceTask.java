@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
 
@@ -12,6 +13,8 @@ import org.apache.kafka.connect.source.SourceTask;
 public final class BigQuerySourceTask extends SourceTask {
 
     private volatile boolean stopping;
+    /** This task's reference to the worker's threads: its chunk reads run on the shared read pool. */
+    private WorkerThreads.Lease threads;
     private BigQueryGateway gateway;
     private SyncRunner runner;
     private SyncMetrics metrics;
@@ -23,13 +26,29 @@ public final class BigQuerySourceTask extends SourceTask {
 
     @Override
     public void start(Map<String, String> props) {
-        SyncConfig config = new SyncConfig(props);
-        gateway = new BigQueryGateway(config, () -> stopping);
-        ChangeReader reader = config.readApi() == SyncConfig.ReadApi.STORAGE
-            ? new StorageChangeReader(gateway, config.project()) : new RestChangeReader(gateway);
-        metrics = new SyncMetrics(config.syncName());
-        runner = new SyncRunner(config, new BigQueryRunSteps(config, gateway, reader), context.offsetStorageReader(),
-            context.transactionContext(), Clock.systemUTC(), metrics);
+        threads = WorkerThreads.SHARED.acquire();
+        try {
+            SyncConfig config = new SyncConfig(props);
+            gateway = new BigQueryGateway(config, () -> stopping);
+            ChangeReader reader = config.readApi() == SyncConfig.ReadApi.STORAGE
+                ? new StorageChangeReader(gateway, config.project()) : new RestChangeReader(gateway);
+            metrics = new SyncMetrics(config.syncName(), pluginMetrics());
+            gateway.retrier().onRetry(metrics::retried);
+            runner = new SyncRunner(config, new BigQueryRunSteps(config, gateway, reader), context.offsetStorageReader(),
+                context.transactionContext(), Clock.systemUTC(), metrics, threads.reads());
+        } catch (RuntimeException | Error e) {
+            stop(); // Connect does not stop a task whose start failed: release what it took
+            throw e;
+        }
+    }
+
+    /** The task's plugin metrics (KIP-877); null on a worker older than Kafka 4.1, or a context without them. */
+    private PluginMetrics pluginMetrics() {
+        try {
+            return context.pluginMetrics();
+        } catch (LinkageError | UnsupportedOperationException e) {
+            return null;
+        }
     }
 
     @Override
@@ -46,14 +65,26 @@ public final class BigQuerySourceTask extends SourceTask {
         runner.acknowledged(record, metadata);
     }
 
+    /** For tests: the task's lease on the worker's threads, and its gateway (null before start). */
+    WorkerThreads.Lease threads() {
+        return threads;
+    }
+
+    BigQueryGateway gateway() {
+        return gateway;
+    }
+
     @Override
     public void stop() {
         stopping = true;
         if (runner != null) {
             runner.close();
         }
+        if (threads != null) {
+            threads.close(); // interrupts this task's running read; the pool ends with the worker's last task
+        }
         if (gateway != null) {
-            gateway.close();
+            gateway.close(); // the shared client closes with its last user
         }
         if (metrics != null) {
             metrics.close();

@@ -38,6 +38,8 @@ public final class Retrier {
     private final long initialBackoffMs;
     private final long maxBackoffMs;
     private final BooleanSupplier stopping;
+    /** Told of every retry within a call (step, reason): the task's metrics. */
+    private volatile java.util.function.BiConsumer<String, String> onRetry = (what, reason) -> { };
 
     public Retrier(int maxAttempts, long initialBackoffMs, long maxBackoffMs, BooleanSupplier stopping) {
         this.maxAttempts = maxAttempts;
@@ -90,6 +92,7 @@ public final class Retrier {
                         + describe(e) + ". It is retried at the next poll.", e);
                 }
                 log.warn("{} failed with a transient error (attempt {}), retrying in {} ms: {}", what, attempt, sleep, describe(e));
+                onRetry.accept(what, describe(e));
                 sleepInterruptibly(sleep);
                 slept += sleep;
                 backoff = Math.min(maxBackoffMs, backoff * 2);
@@ -110,6 +113,11 @@ public final class Retrier {
             return new TransientException(what + " failed with a transient error: " + describe(e) + ". It is retried at the next poll.", e);
         }
         return new PermanentException(what + " failed: " + describe(e), e);
+    }
+
+    /** Reports every retry within a call to {@code listener} (step, reason). */
+    public void onRetry(java.util.function.BiConsumer<String, String> listener) {
+        this.onRetry = listener;
     }
 
     /** A quota error: BigQuery says to retry it after a long backoff. */

@@ -21,6 +21,13 @@ public interface SyncMetricsMBean {
     long getCurrentRunId();
     long getCurrentRunEmitted();
     long getCurrentRunTotal();
+    /** Epoch milliseconds; -1 before the first success. */
+    long getLastSuccessTimeMs();
     double getSecondsSinceLastSuccess();
     String getLastError();
+    long getRetriesTotal();
+    String getLastRetryStep();
+    String getLastRetryReason();
+    /** Epoch milliseconds; -1 before the first retry. */
+    long getLastRetryTimeMs();
 }

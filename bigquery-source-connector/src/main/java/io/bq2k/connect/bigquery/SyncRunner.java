@@ -13,8 +13,6 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicLong;
@@ -60,9 +58,8 @@ public final class SyncRunner implements AutoCloseable {
     private final RecordContract contract;
     private final Planner planner;
     private final Sleeper sleeper;
+    /** Runs chunk reads ahead of emission: the worker's read pool ({@link WorkerThreads}), owned by the task. */
     private final Executor readExecutor;
-    /** The read thread this runner owns (null when the executor is given). */
-    private final ExecutorService ownExecutor;
     private final Map<Integer, Long> endOffsets = new ConcurrentHashMap<>();
     /** Runs planning and preparation, the steps that wait for BigQuery. */
     private final Executor controlExecutor;
@@ -102,14 +99,15 @@ public final class SyncRunner implements AutoCloseable {
     /** How soon a step whose job is still running looks at it again. */
     private static final long JOB_CHECK_INTERVAL_MS = 1000;
 
+    /** @param threads runs planning, preparation and chunk reads (the task's lease on the worker's pool) */
     public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
-                      Clock clock, SyncMetrics metrics) {
-        this(config, steps, offsets, transactions, clock, Thread::sleep, null, null, metrics, null);
+                      Clock clock, SyncMetrics metrics, Executor threads) {
+        this(config, steps, offsets, transactions, clock, Thread::sleep, threads, threads, metrics, null);
     }
 
     /**
-     * @param readExecutor    runs chunk reads ahead of emission; null: a daemon thread of this runner
-     * @param controlExecutor runs planning and preparation; null: the same daemon thread
+     * @param readExecutor    runs chunk reads ahead of emission; not shut down by this runner
+     * @param controlExecutor runs planning and preparation; not shut down by this runner
      * @param planner         null: the standard {@link Planner}
      */
     SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions, Clock clock,
@@ -126,13 +124,8 @@ public final class SyncRunner implements AutoCloseable {
         this.contract = RecordContract.of(config);
         this.planner = planner != null ? planner : new Planner(sync, steps.staging(), config.ownerId(), contract, !config.mayDropRecords());
         this.sleeper = sleeper;
-        this.ownExecutor = readExecutor == null || controlExecutor == null ? Executors.newCachedThreadPool(r -> {
-            Thread t = new Thread(r, "bq2k-" + sync);
-            t.setDaemon(true);
-            return t;
-        }) : null;
-        this.readExecutor = readExecutor != null ? readExecutor : ownExecutor;
-        this.controlExecutor = controlExecutor != null ? controlExecutor : ownExecutor;
+        this.readExecutor = java.util.Objects.requireNonNull(readExecutor, "readExecutor");
+        this.controlExecutor = java.util.Objects.requireNonNull(controlExecutor, "controlExecutor");
         this.backoff = Backoff.of(config);
         this.nextRunAt = clock.instant();
     }
@@ -237,6 +230,7 @@ public final class SyncRunner implements AutoCloseable {
         log.warn("Sync '{}': {} Retry {} in {} ms{}.", sync, e.getMessage(), backoff.failures(), delay,
             e.quota() ? " (quota backoff, " + SyncConfig.RETRY_QUOTA_INITIAL_BACKOFF_MS + ")" : "");
         metrics.phase("retrying in " + delay / 1000 + " s: " + e.getMessage());
+        metrics.retried(e.quota() ? "quota" : "step", e.getMessage());
     }
 
     private SyncOffset committedOffset() {
@@ -399,9 +393,6 @@ public final class SyncRunner implements AutoCloseable {
             cancel.join(1000);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        }
-        if (ownExecutor != null) {
-            ownExecutor.shutdownNow();
         }
     }
 
