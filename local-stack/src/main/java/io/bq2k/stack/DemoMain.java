@@ -10,7 +10,7 @@ import java.util.Map;
  * <pre>
  *   load --rows N              create demo.user_features_src in the emulator (N users)
  *   latest-run                 print the number of the sync's latest finished run (0: none)
- *   await --run N [--trigger]  (--trigger: restart the source task = start the next run now) wait for
+ *   await --run N [--trigger]  (--trigger: a new schedule.trigger = start the next run now) wait for
  *                              run N's summary, then until MySQL equals the query result (progress lines)
  *   change                     insert, update and delete users in the emulator
  *   verify                     compare the whole MySQL table with the query result: the verdict line
@@ -107,9 +107,9 @@ public final class DemoMain {
     boolean await(long run, boolean trigger, Duration timeout) throws Exception {
         long t0 = System.nanoTime();
         if (trigger) {
-            System.out.println("demo: restarting task 0 of " + sourceName + " (POST /connectors/" + sourceName
-                    + "/tasks/0/restart): the task starts run " + run + " at once");
-            ops.restartTask(sourceName, 0);
+            System.out.println("demo: triggering run " + run + " of " + sourceName + " (PUT /connectors/" + sourceName
+                    + "/config with a new schedule.trigger): the task starts it at once");
+            ops.triggerRun(sourceName);
         }
         System.out.println("demo: waiting for the summary of run " + run + " on " + runsTopic);
         Thread progress = new Thread(() -> {

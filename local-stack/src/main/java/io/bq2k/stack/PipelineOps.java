@@ -68,10 +68,29 @@ public final class PipelineOps {
         return new PipelineOps(stack.kafkaBootstrap(), stack.connectUrl());
     }
 
-    /** {@code POST /connectors/{name}/tasks/{task}/restart}: the source task starts its next run at once. */
-    public void restartTask(String connector, int task) {
-        connect("POST", "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/tasks/" + task + "/restart");
+    /**
+     * Starts the source's next run now: {@code PUT /connectors/{name}/config} with a new {@code schedule.trigger}.
+     * The task restarts with it (committing its offsets) and runs at once; a plain restart would wait for the schedule.
+     */
+    public void triggerRun(String connector) {
+        String path = "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/config";
+        HttpResponse<String> r = rest.send("GET", path, null);
+        if (r.statusCode() != 200) {
+            throw new IllegalStateException("GET " + rest.baseUrl() + path + " -> HTTP " + r.statusCode() + ": " + r.body());
+        }
+        try {
+            Map<String, String> config = JSON.readValue(r.body(), new com.fasterxml.jackson.core.type.TypeReference<Map<String, String>>() { });
+            config.put("schedule.trigger", Instant.now() + "#" + TRIGGERS.incrementAndGet());
+            HttpResponse<String> put = rest.send("PUT", path, JSON.writeValueAsString(config));
+            if (put.statusCode() / 100 != 2) {
+                throw new IllegalStateException("PUT " + rest.baseUrl() + path + " -> HTTP " + put.statusCode() + ": " + put.body());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("could not trigger a run of " + connector + ": " + e.getMessage(), e);
+        }
     }
+
+    private static final java.util.concurrent.atomic.AtomicLong TRIGGERS = new java.util.concurrent.atomic.AtomicLong();
 
     /** {@code POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true}: restarts what failed, nothing else. */
     public void restartFailed(String connector) {

@@ -116,7 +116,7 @@ class BadInputIT {
     /** The other sync on the worker still runs a full run into MySQL. */
     void assertBystanderStillSyncs() throws Exception {
         bq.query(bystander.createSql(++bystanderVersion));
-        ops.restartTask(BYSTANDER, 0);
+        ops.triggerRun(BYSTANDER);
         awaitBystander();
         JsonNode sink = stack.deployer().status("sink-victim").path("tasks").path(0);
         assertEquals("RUNNING", sink.path("state").asText(), () -> "the victim's sink keeps running: " + sink);
@@ -136,7 +136,7 @@ class BadInputIT {
             bq.query(sql);
         }
         if (victimRun > 0) {
-            ops.restartTask(VICTIM, 0);
+            ops.triggerRun(VICTIM);
         }
         PipelineOps.RunSummary s = ops.awaitRun(VICTIM_TOPIC + ".runs", ++victimRun, RUN_TIMEOUT);
         log("victim %s", s);
@@ -157,7 +157,7 @@ class BadInputIT {
     String failedRun(String sql, String... fragments) throws Exception {
         long before = victimRecords();
         bq.query(sql);
-        ops.restartTask(VICTIM, 0);
+        ops.triggerRun(VICTIM);
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         JsonNode task = victimTask();
         while (!("FAILED".equals(task.path("state").asText()) && !task.path("trace").asText().equals(lastTrace))) {

@@ -140,7 +140,7 @@ class ConvergenceIT {
         // Every row changes upstream; run 2 starts (the task restart commits run 1's {done} offset).
         bq.query(crashTable(1));
         long afterRun1 = onTopic(topic);
-        ops.restartTask(source, 0);
+        ops.triggerRun(source);
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         while (onTopic(topic) == afterRun1) {
             assertTrue(System.nanoTime() < deadline, "run 2 emitted nothing");
@@ -202,7 +202,7 @@ class ConvergenceIT {
         bq.query("CREATE OR REPLACE TABLE conv.lost_backup AS SELECT * FROM `" + staging + "." + baseline + "`");
         bq.query("DROP TABLE `" + staging + "." + baseline + "`");
         long before = onTopic(topic);
-        ops.restartTask(source, 0);
+        ops.triggerRun(source);
         String message = firstLine(stack.deployer().awaitTaskFailed(source, null, RUN_TIMEOUT));
         log("lost: run 2 failed: %s", message);
         for (String f : List.of("the snapshot of baseline run 1", "is gone", baseline, "time travel", "Nothing was emitted")) {
@@ -295,7 +295,7 @@ class ConvergenceIT {
             if (v > 1) {
                 for (int i = 0; i < 2; i++) {
                     bq.query(tables[i].createSql(v));
-                    ops.restartTask(names[i], 0); // both run at the same time
+                    ops.triggerRun(names[i]); // both run at the same time
                 }
             }
             for (int i = 0; i < 2; i++) {
@@ -344,7 +344,7 @@ class ConvergenceIT {
         // Sync A keeps syncing.
         bq.query(a.createSql(4));
         Instant start = Instant.now();
-        ops.restartTask(names[0], 0);
+        ops.triggerRun(names[0]);
         PipelineOps.RunSummary s4 = ops.awaitRunStartedSince(topics[0] + ".runs", 4, start, RUN_TIMEOUT);
         assertEquals(4, s4.run(), s4.toString());
         assertConverged(a.query(), topics[0], mysql[0], names[0] + " run 4, beside the failed intruder");

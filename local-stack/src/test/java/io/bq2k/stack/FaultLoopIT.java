@@ -202,7 +202,7 @@ class FaultLoopIT {
             // snapshot: one more run without a fault must bring MySQL to the query result.
             run++;
             Instant since = Instant.now();
-            ops.restartTask(SOURCE, 0);
+            ops.triggerRun(SOURCE);
             checkRound(Fault.NONE, awaitSummary(Fault.NONE, since));
         }
         log("%d round(s) with seed %d, faults tried: %s; every round converged, no key went backwards", rounds, seed, tried);
@@ -334,9 +334,9 @@ class FaultLoopIT {
             proxy.failNext(2 + random.nextInt(5));
         }
         Instant since = Instant.now();
-        ops.restartTask(SOURCE, 0);
+        ops.triggerRun(SOURCE);
         if (fault == Fault.COLLIDING_SYNC) {
-            ops.restartTask(COLLIDER, 0);
+            ops.triggerRun(COLLIDER);
         }
         if (fault == Fault.FREEZE_BIGQUERY) {
             Thread.sleep((long) (at * 3000));
@@ -428,7 +428,7 @@ class FaultLoopIT {
         }
         backupAndDrop(table);
         long onTopicBefore = onTopic();
-        ops.restartTask(SOURCE, 0);
+        ops.triggerRun(SOURCE);
         String message = firstLine(stack.deployer().awaitTaskFailed(SOURCE, lastTrace, RUN_TIMEOUT));
         lastTrace = message;
         log("  baseline snapshot %s dropped: %s", table, message);
@@ -614,7 +614,7 @@ class FaultLoopIT {
         if ("resume".equals(s.mode())) {
             // The restart interrupted a run a worker restart had started before this round's changes: one more.
             since = Instant.now();
-            ops.restartTask(COLLIDER, 0);
+            ops.triggerRun(COLLIDER);
             s = ops.awaitRunStartedSince(COLLIDER_TOPIC + ".runs", s.run() + 1, since, RUN_TIMEOUT);
         }
         colliderRun = s.run();

@@ -90,7 +90,7 @@ class FaultsIT {
         bq.query(table.createSql(++version));
         long[] c = table.changes(version);
         long changes = c[0] + c[1] + c[2];
-        ops.restartTask(SOURCE, 0);
+        ops.triggerRun(SOURCE);
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         while (fraction > 0 && onTopic() - before < fraction * changes) {
             assertTrue(System.nanoTime() < deadline, "run " + version + " did not progress");

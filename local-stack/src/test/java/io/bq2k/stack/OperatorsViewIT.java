@@ -127,7 +127,7 @@ class OperatorsViewIT {
         ops.pause(SINK);
         Thread.sleep(3000);
         bq.query(table.createSql(2));
-        ops.restartTask(SOURCE, 0);
+        ops.triggerRun(SOURCE);
         PipelineOps.RunSummary run2 = ops.awaitRun(TOPIC + ".runs", 2, Duration.ofMinutes(5));
         s = awaitFreshness("run 2 in progress: ");
         assertTrue(s.path("freshness").asText().contains("0 of " + run2.emitted() + " changes applied"), s.toString());

@@ -124,7 +124,7 @@ class PipelineE2EIT {
             if (v > 1) {
                 bq.query(mirror.createSql(v));
                 assertFixture(mirror, v);
-                ops.restartTask("source-e2e-mirror", 0);
+                ops.triggerRun("source-e2e-mirror");
             }
             PipelineOps.RunSummary s = ops.awaitRun(MIRROR_TOPIC + ".runs", v, RUN_TIMEOUT);
             log("version %d: %s (%.1fs)", v, s, (System.nanoTime() - t0) / 1e9);
@@ -223,7 +223,7 @@ class PipelineE2EIT {
         assertTrue(changes >= 50_000, "run 2 has " + changes + " changes");
         long endAfterRun1 = ops.endOffsets(topic).values().stream().mapToLong(Long::longValue).sum();
         bq.query(big.createSql(2));
-        ops.restartTask("source-e2e-big", 0);
+        ops.triggerRun("source-e2e-big");
         long t0 = System.nanoTime();
         long written;
         while (true) {

@@ -59,6 +59,7 @@ public final class SyncConfig extends AbstractConfig {
 
     public static final String SCHEDULE_INTERVAL_MS = "schedule.interval.ms";
     public static final String SCHEDULE_CRON = "schedule.cron";
+    public static final String SCHEDULE_TRIGGER = "schedule.trigger";
     public static final String SKIP_UNCHANGED = "schedule.skip.unchanged.inputs";
 
     public static final String MASS_DELETE_MAX_RATIO = "mass.delete.max.ratio";
@@ -172,6 +173,9 @@ public final class SyncConfig extends AbstractConfig {
         .define(SKIP_UNCHANGED, Type.BOOLEAN, true, Importance.MEDIUM,
             "Before running the query, dry-run it and skip an incremental run (no query cost) when no table it reads changed since the last run (by last-modified time). Only where that is the whole truth: a query that reads a view, an external or wildcard table, 50 tables or more, or calls CURRENT_DATE(), CURRENT_TIMESTAMP(), NOW(), RAND(), GENERATE_UUID(), SESSION_USER() or a system variable always runs, and the log says why once.",
             GROUP_SCHEDULE, 3, Width.SHORT, "Skip unchanged inputs")
+        .define(SCHEDULE_TRIGGER, Type.STRING, "", Importance.LOW,
+            "Run now: any new value (e.g. the current time) makes the task start a run at once. A task that starts (deploy, rebalance, restart, config edit) otherwise waits for the schedule of the last completed run, which it reads from the run history's offset; it runs at once when no run completed yet, the last run is unfinished, or the query or the record contract (topic, key columns, temporal.precision, json.columns) changed. E.g. PUT /connectors/<name>/config with \"schedule.trigger\": \"2026-11-29T21:00\".",
+            GROUP_SCHEDULE, 4, Width.MEDIUM, "Run now (trigger)")
         // Safety
         .define(MASS_DELETE_MAX_RATIO, Type.DOUBLE, 0.5, ConfigDef.Range.between(0.0, 1.0), Importance.HIGH,
             "Mass-delete guard: a run that would remove more than this share of the baseline's rows is held (the task fails with an explanation) before anything is emitted. 1.0 disables the guard.",
@@ -318,6 +322,7 @@ public final class SyncConfig extends AbstractConfig {
     public ColumnMapping.Style columnStyle() { return new ColumnMapping.Style(temporalPrecision(), jsonColumns()); }
     public long scheduleIntervalMs() { return getLong(SCHEDULE_INTERVAL_MS); }
     public String scheduleCron() { return getString(SCHEDULE_CRON).trim(); }
+    public String scheduleTrigger() { return getString(SCHEDULE_TRIGGER); }
     public boolean skipUnchangedInputs() { return getBoolean(SKIP_UNCHANGED); }
     public double massDeleteMaxRatio() { return getDouble(MASS_DELETE_MAX_RATIO); }
     public int recordMaxBytes() { return getInt(RECORD_MAX_BYTES); }

@@ -159,7 +159,14 @@ public final class SyncMetrics implements SyncMetricsMBean, AutoCloseable {
     void bytesProcessed(long bytes) { totalBytes.addAndGet(bytes); }
     void runFailed(String error) { runsFailed.incrementAndGet(); lastError = error; phase = "failed"; }
 
-    void runSucceeded(RunSummary summary) {
+    /** The end of the last completed run, as the run history says after a restart: freshness survives restarts. */
+    void restoreLastSuccess(long endedAtMs) {
+        if (lastSuccessAtMs < endedAtMs) {
+            lastSuccessAtMs = endedAtMs;
+        }
+    }
+
+        void runSucceeded(RunSummary summary) {
         runsSucceeded.incrementAndGet();
         last = summary;
         lastSuccessAtMs = summary.finishedAtMs();

@@ -82,8 +82,10 @@ public final class SyncRunner implements AutoCloseable {
     private long baseRows;
     /** The staging tables as listed when planning: rows of snapshots, key columns of every table. */
     private final Map<TableRef, StagedTable> stagedAtPlan = new HashMap<>();
+    /** Null until the schedule was recovered from the committed offset (at the first poll). */
     private Instant nextRunAt;
-    private Map<String, Long> lastInputs;
+    /** Hash of the inputs' last-modified times at the last completed run ("": unknown). */
+    private String lastInputs = "";
     /** Why skipping is not safe, as last logged (once per reason). */
     private String lastNotSafe;
     /** Read by commitRecord on the producer thread. */
@@ -127,7 +129,6 @@ public final class SyncRunner implements AutoCloseable {
         this.readExecutor = java.util.Objects.requireNonNull(readExecutor, "readExecutor");
         this.controlExecutor = java.util.Objects.requireNonNull(controlExecutor, "controlExecutor");
         this.backoff = Backoff.of(config);
-        this.nextRunAt = clock.instant();
     }
 
     /** One step of the state machine; records to hand to Connect, or null. */
@@ -137,6 +138,9 @@ public final class SyncRunner implements AutoCloseable {
                 return null;
             }
             ActiveRun run = active;
+            if (nextRunAt == null) {
+                nextRunAt = recoverSchedule();
+            }
             if (run == null || !run.prepared()) {
                 Instant now = clock.instant();
                 Instant wakeAt = retryAt != null && retryAt.isAfter(now) ? retryAt : run == null && now.isBefore(nextRunAt) ? nextRunAt : null;
@@ -288,7 +292,7 @@ public final class SyncRunner implements AutoCloseable {
                     check.notSafeBecause());
             }
             lastNotSafe = check.notSafeBecause();
-            if (inputs != null && inputs.equals(lastInputs)) {
+            if (inputs != null && LastRun.inputsHash(inputs).equals(lastInputs)) {
                 log.info("Sync '{}': run {} skipped, no input table changed since the last run ({})", sync, plan.run(), inputs.keySet());
                 metrics.runSkipped();
                 scheduleNext(now);
@@ -327,6 +331,40 @@ public final class SyncRunner implements AutoCloseable {
             log.warn("Sync '{}': could not drop staging tables of runs before the committed base (they are dropped at the next run): {}",
                 sync, e.getMessage());
         }
+    }
+
+    /**
+     * When the first run of this task starts. A task restarted (deploy, rebalance, config edit, restart) waits for
+     * the schedule of the last completed run, read from its {@code done} offset, instead of running a full-price
+     * query at once; it runs at once when no run completed yet, the last one is unfinished (a resume or retake),
+     * or the query, the record contract or {@code schedule.trigger} changed since.
+     */
+    private Instant recoverSchedule() {
+        Instant now = clock.instant();
+        Map<String, Object> stored = offsets.offset(partition);
+        LastRun last = LastRun.of(stored);
+        if (last == null) {
+            return now;
+        }
+        metrics.restoreLastSuccess(last.endedMs());
+        SyncOffset committed = committedOffset();
+        String changed = !last.query().equals(LastRun.hash(config.sourceQuery())) ? "the query changed"
+            : !last.trigger().equals(config.scheduleTrigger()) ? SyncConfig.SCHEDULE_TRIGGER + " changed"
+            : committed.contract() != null && !committed.contract().equals(contract.fingerprint()) ? "the record contract changed"
+            : committed.keys() != null && !committed.keys().equals(contract.keys()) ? "the key columns changed" : null;
+        if (changed != null) {
+            log.info("Sync '{}': the next run starts now: {} since run {}", sync, changed, committed.run());
+            return now;
+        }
+        lastInputs = last.inputs();
+        Instant started = Instant.ofEpochMilli(last.startedMs());
+        Instant next = cron != null ? cron.next(started) : started.plusMillis(config.scheduleIntervalMs());
+        if (next.isAfter(now)) {
+            log.info("Sync '{}': run {} completed at {}; the next run starts at {} (by the schedule; set {} to a new value to run now)",
+                sync, committed.run(), Instant.ofEpochMilli(last.endedMs()), next, SyncConfig.SCHEDULE_TRIGGER);
+            return next;
+        }
+        return now;
     }
 
     private void scheduleNext(Instant runStart) {
@@ -761,7 +799,10 @@ public final class SyncRunner implements AutoCloseable {
             endOffsets.forEach((p, o) -> ends.put(Integer.toString(p), o));
             RunSummary summary = new RunSummary(sync, run, plan.base(), mode, startedAt.toEpochMilli(), now, rows,
                 stats.added(), stats.changed(), stats.removed(), bytes, snapshotMs, checkMs, diffMs, emitMs, ends);
-            SourceRecord record = new SourceRecord(partition, SyncOffset.completed(run, published, diffCreated).toMap(), config.runHistoryTopic(), null,
+            Map<String, Object> offset = SyncOffset.completed(run, published, diffCreated).toMap();
+            new LastRun(startedAt.toEpochMilli(), now, LastRun.hash(config.sourceQuery()), config.scheduleTrigger(),
+                LastRun.inputsHash(inputs)).writeTo(offset);
+            SourceRecord record = new SourceRecord(partition, offset, config.runHistoryTopic(), null,
                 RunSummary.KEY_SCHEMA, summary.key(), RunSummary.VALUE_SCHEMA, summary.value());
             if (transactions != null) {
                 transactions.commitTransaction(record);
@@ -771,7 +812,7 @@ public final class SyncRunner implements AutoCloseable {
             // The next run is planned from this summary's offset (and the tables of any later attempts).
             handedOver = SyncOffset.completed(run, published, diffCreated);
             SyncRunner.this.plan = null;
-            lastInputs = inputs;
+            lastInputs = LastRun.inputsHash(inputs);
             active = null;
             scheduleNext(startedAt);
             return record;
