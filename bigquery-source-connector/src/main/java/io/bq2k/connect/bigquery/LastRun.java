@@ -1,9 +1,5 @@
 package io.bq2k.connect.bigquery;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 
 /**
@@ -46,12 +42,7 @@ record LastRun(long startedMs, long endedMs, String query, String trigger, Strin
 
     /** A short, stable hash of a text (a query, a list of inputs): offsets never hold the text itself. */
     static String hash(String text) {
-        try {
-            byte[] d = MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
-            return HexFormat.of().formatHex(d, 0, 8);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return RecordContract.shortHash(text);
     }
 
     /** Hash of the inputs' last-modified times; "" when there are none to compare. */
