@@ -73,6 +73,22 @@ public final class PipelineOps {
      * The task restarts with it (committing its offsets) and runs at once; a plain restart would wait for the schedule.
      */
     public void triggerRun(String connector) {
+        putTrigger(connector);
+    }
+
+    /**
+     * Starts the source's next run on data that {@code upstreamChange} makes, even when the connector's config no
+     * longer validates with it (a broken query, say): the connector is paused, its config gets a new trigger (validated
+     * on the data before the change), the change is made, and the connector resumed; its task then runs at once.
+     */
+    public void triggerRunAfter(String connector, Runnable upstreamChange) {
+        pause(connector);
+        putTrigger(connector);
+        upstreamChange.run();
+        resume(connector);
+    }
+
+    private void putTrigger(String connector) {
         String path = "/connectors/" + URLEncoder.encode(connector, StandardCharsets.UTF_8) + "/config";
         HttpResponse<String> r = rest.send("GET", path, null);
         if (r.statusCode() != 200) {

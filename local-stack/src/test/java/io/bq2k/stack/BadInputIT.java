@@ -156,8 +156,13 @@ class BadInputIT {
      */
     String failedRun(String sql, String... fragments) throws Exception {
         long before = victimRecords();
-        bq.query(sql);
-        ops.triggerRun(VICTIM);
+        ops.triggerRunAfter(VICTIM, () -> {
+            try {
+                bq.query(sql);
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        });
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         JsonNode task = victimTask();
         while (!("FAILED".equals(task.path("state").asText()) && !task.path("trace").asText().equals(lastTrace))) {

@@ -133,14 +133,14 @@ class SourceConnectorIT {
         trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("NULL in key column") && trace.contains("{\"id\":null}"), trace);
 
-        bq.sql("DROP TABLE src." + name);
-        sync.triggerRun(name);
+        bq.sql("DROP TABLE src." + name); // the query no longer validates: the operator restarts the failed task
+        sync.restartFailedTask(name);
         trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("the query failed in BigQuery") && trace.contains(name), trace);
         assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "failed runs emitted nothing");
 
         bq.sql(usersTable(name, 2));
-        sync.triggerRun(name);
+        sync.restartFailedTask(name);
         sync.awaitRun(name, 2);
         assertTopicMirrors(name, expectedUsers(2));
     }

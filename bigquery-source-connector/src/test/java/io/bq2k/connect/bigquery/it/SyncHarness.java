@@ -5,7 +5,6 @@ import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
-import org.apache.kafka.connect.runtime.rest.errors.ConnectRestException;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -125,10 +124,26 @@ final class SyncHarness implements AutoCloseable {
         }
     }
 
-    /** Restarts the task (its first run starts at once) and waits until the restart took effect. */
+    /**
+     * Starts the next run now: the connector's config with a new {@code schedule.trigger} (a plain restart waits
+     * for the schedule of the last run), and waits until a failed task was restarted by it.
+     */
     void triggerRun(String connector) throws InterruptedException {
         ConnectorStateInfo.TaskState before = task(connector);
-        restartTaskOnceConfigSettled(connector);
+        Map<String, String> config = new java.util.HashMap<>(connect.connectorInfo(connector).config());
+        config.put("schedule.trigger", java.time.Instant.now() + "#" + TRIGGERS.incrementAndGet());
+        connect.configureConnector(connector, config);
+        awaitRestartOfFailed(connector, before);
+    }
+
+    /** Restarts a failed task (the run that failed is still due: it starts at once) and waits until it took effect. */
+    void restartFailedTask(String connector) throws InterruptedException {
+        ConnectorStateInfo.TaskState before = task(connector);
+        connect.restartTask(connector, 0);
+        awaitRestartOfFailed(connector, before);
+    }
+
+    private void awaitRestartOfFailed(String connector, ConnectorStateInfo.TaskState before) throws InterruptedException {
         if (before == null || !"FAILED".equals(before.state())) {
             return;
         }
@@ -142,22 +157,5 @@ final class SyncHarness implements AutoCloseable {
         }
     }
 
-    /**
-     * Restarts task 0, retrying while the worker answers 409: right after a config update the herder
-     * refuses restarts until every member has read the new config ("stale configuration").
-     */
-    private void restartTaskOnceConfigSettled(String connector) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (true) {
-            try {
-                connect.restartTask(connector, 0);
-                return;
-            } catch (ConnectRestException e) {
-                if (e.statusCode() != 409 || System.currentTimeMillis() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(250);
-            }
-        }
-    }
+    private static final java.util.concurrent.atomic.AtomicLong TRIGGERS = new java.util.concurrent.atomic.AtomicLong();
 }
