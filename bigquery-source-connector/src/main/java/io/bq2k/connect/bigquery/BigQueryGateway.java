@@ -392,6 +392,12 @@ public final class BigQueryGateway implements AutoCloseable {
     static BigQueryReadClient newReadClient(SyncConfig config, Credentials credentials, ScheduledExecutorService scheduler) throws IOException {
         BigQueryReadSettings.Builder settings = BigQueryReadSettings.newBuilder()
             .setBackgroundExecutorProvider(FixedExecutorProvider.create(scheduler));
+        // A chunk is a few MB: a read silent for a minute is stalled. The defaults (10 min for a session, a day for a
+        // stream) would hold a thread of the worker's shared read pool that long; our retry takes over instead.
+        settings.createReadSessionSettings().setRetrySettings(settings.createReadSessionSettings().getRetrySettings().toBuilder()
+            .setTotalTimeoutDuration(java.time.Duration.ofMinutes(2)).build());
+        settings.readRowsSettings().setIdleTimeoutDuration(java.time.Duration.ofMinutes(1)).setRetrySettings(
+            settings.readRowsSettings().getRetrySettings().toBuilder().setTotalTimeoutDuration(java.time.Duration.ofMinutes(10)).build());
         if (config.credentialsType() == SyncConfig.CredentialsType.NONE) {
             settings.setCredentialsProvider(NoCredentialsProvider.create());
         } else {

@@ -35,7 +35,7 @@ public final class BigQuerySourceTask extends SourceTask {
             metrics = new SyncMetrics(config.syncName(), pluginMetrics());
             gateway.retrier().onRetry(metrics::retried);
             runner = new SyncRunner(config, new BigQueryRunSteps(config, gateway, reader), context.offsetStorageReader(),
-                context.transactionContext(), Clock.systemUTC(), metrics, threads.reads());
+                context.transactionContext(), Clock.systemUTC(), metrics, threads.reads(), threads.controls());
         } catch (RuntimeException | Error e) {
             stop(); // Connect does not stop a task whose start failed: release what it took
             throw e;

@@ -101,10 +101,13 @@ public final class SyncRunner implements AutoCloseable {
     /** How soon a step whose job is still running looks at it again. */
     private static final long JOB_CHECK_INTERVAL_MS = 1000;
 
-    /** @param threads runs planning, preparation and chunk reads (the task's lease on the worker's pool) */
+    /**
+     * @param reads    runs chunk reads ahead of emission (the task's lease on the worker's read pool)
+     * @param controls runs planning and preparation (the task's lease on the worker's control pool)
+     */
     public SyncRunner(SyncConfig config, RunSteps steps, OffsetStorageReader offsets, TransactionContext transactions,
-                      Clock clock, SyncMetrics metrics, Executor threads) {
-        this(config, steps, offsets, transactions, clock, Thread::sleep, threads, threads, metrics, null);
+                      Clock clock, SyncMetrics metrics, Executor reads, Executor controls) {
+        this(config, steps, offsets, transactions, clock, Thread::sleep, reads, controls, metrics, null);
     }
 
     /**

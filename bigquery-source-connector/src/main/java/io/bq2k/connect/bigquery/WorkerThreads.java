@@ -16,10 +16,13 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The connector's threads of one worker (one plugin class loader), bounded whatever the number of syncs:
  * <ul>
  *   <li>the <b>read pool</b> ({@code bq2k-read-N}): chunk reads ahead of emission for every {@link SyncRunner};</li>
+ *   <li>the <b>control pool</b> ({@code bq2k-control-N}): every runner's planning and preparation (BigQuery calls;
+ *       jobs themselves are followed across polls, so a thread waits for one call at a time). Apart from the
+ *       reads, so that a stalled read never holds up another sync's next step;</li>
  *   <li>the <b>gRPC scheduler</b> ({@code bq2k-grpc-N}): the background executor of every Storage Read client
  *       ({@link SharedReadClients}), instead of the pool gax would create per client.</li>
  * </ul>
- * Both have {@code max(2, availableProcessors)} daemon threads at most, which end when idle. They are
+ * Each has {@code max(2, availableProcessors)} daemon threads at most, which end when idle. They are
  * reference-counted: created by the first {@link #acquire()}, shut down when the last {@link Lease} is closed.
  * Thread-safe.
  */
@@ -33,6 +36,7 @@ public final class WorkerThreads {
     private final int size;
     private int users;
     private ThreadPoolExecutor reads;
+    private ThreadPoolExecutor controls;
     private ScheduledThreadPoolExecutor scheduler;
 
     WorkerThreads(int size) {
@@ -44,20 +48,24 @@ public final class WorkerThreads {
         if (users == 0) {
             reads = new ThreadPoolExecutor(size, size, IDLE_MS, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemon("bq2k-read-"));
             reads.allowCoreThreadTimeOut(true);
+            controls = new ThreadPoolExecutor(size, size, IDLE_MS, TimeUnit.MILLISECONDS, new LinkedBlockingQueue<>(), daemon("bq2k-control-"));
+            controls.allowCoreThreadTimeOut(true);
             scheduler = new ScheduledThreadPoolExecutor(size, daemon("bq2k-grpc-"));
             scheduler.setKeepAliveTime(IDLE_MS, TimeUnit.MILLISECONDS);
             scheduler.allowCoreThreadTimeOut(true);
             scheduler.setRemoveOnCancelPolicy(true);
         }
         users++;
-        return new Lease(reads, scheduler);
+        return new Lease(reads, controls, scheduler);
     }
 
     private synchronized void release() {
         if (--users == 0) {
             reads.shutdownNow();
+            controls.shutdownNow();
             scheduler.shutdownNow();
             reads = null;
+            controls = null;
             scheduler = null;
         }
     }
@@ -89,18 +97,25 @@ public final class WorkerThreads {
      */
     public final class Lease implements Executor, AutoCloseable {
         private final ThreadPoolExecutor pool;
+        private final ThreadPoolExecutor controlPool;
         private final ScheduledExecutorService scheduler;
         private final Set<Thread> running = new HashSet<>();
         private boolean closed;
 
-        private Lease(ThreadPoolExecutor pool, ScheduledExecutorService scheduler) {
+        private Lease(ThreadPoolExecutor pool, ThreadPoolExecutor controlPool, ScheduledExecutorService scheduler) {
             this.pool = pool;
+            this.controlPool = controlPool;
             this.scheduler = scheduler;
         }
 
         /** Runs a read on the worker's read pool. */
         public Executor reads() {
             return this;
+        }
+
+        /** Runs a runner's planning and preparation on the worker's control pool (same lease semantics as reads). */
+        public Executor controls() {
+            return task -> run(controlPool, task);
         }
 
         /** The worker's scheduler for gRPC clients' background work (owned by the lease holders: never shut it down). */
@@ -113,7 +128,11 @@ public final class WorkerThreads {
          */
         @Override
         public void execute(Runnable task) {
-            pool.execute(() -> {
+            run(pool, task);
+        }
+
+        private void run(ThreadPoolExecutor on, Runnable task) {
+            on.execute(() -> {
                 Thread self = Thread.currentThread();
                 synchronized (this) {
                     if (closed) {

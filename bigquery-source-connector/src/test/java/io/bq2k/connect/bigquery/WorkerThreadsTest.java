@@ -28,6 +28,32 @@ class WorkerThreadsTest {
     }
 
     @Test
+    void controlWorkRunsOnItsOwnBoundedPoolBesideStalledReads() throws Exception {
+        WorkerThreads threads = new WorkerThreads(2);
+        WorkerThreads.Lease lease = threads.acquire();
+        java.util.concurrent.CountDownLatch stall = new java.util.concurrent.CountDownLatch(1);
+        for (int i = 0; i < 2; i++) {
+            lease.reads().execute(() -> {
+                try {
+                    stall.await(); // every read thread stalls
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+        }
+        Set<Thread> seen = ConcurrentHashMap.newKeySet();
+        CompletableFuture<?>[] steps = new CompletableFuture<?>[10];
+        for (int i = 0; i < steps.length; i++) {
+            steps[i] = CompletableFuture.runAsync(() -> seen.add(Thread.currentThread()), lease.controls());
+        }
+        CompletableFuture.allOf(steps).get(10, TimeUnit.SECONDS); // not held up by the stalled reads
+        assertTrue(seen.size() <= 2 && seen.stream().allMatch(t -> t.getName().matches("bq2k-control-\\d+") && t.isDaemon()), seen::toString);
+        lease.close(); // interrupts the stalled reads
+        awaitEnded(seen);
+        stall.countDown();
+    }
+
+    @Test
     void readsOfManyUsersRunOnAtMostSizeThreads() throws Exception {
         WorkerThreads threads = new WorkerThreads(2);
         WorkerThreads.Lease a = threads.acquire();
