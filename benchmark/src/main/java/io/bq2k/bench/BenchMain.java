@@ -32,6 +32,7 @@ import io.bq2k.stack.PipelineOps;
  *
  * <pre>
  *   bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [tuning flags, see usage()]
+ *   bin/bench --memory [--rows N] [--reps R] [--strict]
  * </pre>
  *
  * Cases (each figure the median of R repetitions): initial sync, 1% incremental refresh, no-change
@@ -39,6 +40,10 @@ import io.bq2k.stack.PipelineOps;
  * (seed script, direct upsert loader) on the same emulator and MariaDB. {@code --smoke} compares the
  * whole MySQL table with the query result in every repetition of every case and exits 1 on a
  * mismatch of ours (the baselines' known incorrectness after a change is reported, not fatal).
+ *
+ * <p>{@code --memory} runs only the memory case ({@link #memoryCase}): the worker's peak heap, CPU
+ * and rate for an N/10- and an N-change run of the source alone; {@code --strict} exits 1 when the
+ * peak heap of the N-change run is over 1.2x that of the N/10-change run.
  */
 public final class BenchMain {
 
@@ -66,6 +71,9 @@ public final class BenchMain {
     String chunkRows = null;
     String jdbcExtra = "";
     java.util.Set<String> cases = new java.util.LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission"));
+    boolean strict;
+    /** Set by the memory case: its target (peak heap ratio <= 1.2) was missed. */
+    boolean memoryTargetMissed;
 
     // ---- state
     LocalStack stack;
@@ -103,11 +111,15 @@ public final class BenchMain {
                 "usage: bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [--keep] [--stack-dir DIR]",
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
-                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission]",
+                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission,memory]",
+                "       bin/bench --memory [--rows N] [--reps R] [--strict] [--connect-heap OPTS] [--chunk-rows N]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
                 "  --reps R            repetitions per figure, the median is reported (default 3; 1 with --smoke)",
                 "  --json PATH         also write the table and every measurement as JSON (default <stack dir>/bench.json)",
                 "  --smoke             check every case's MySQL table against the query result; exit 1 on a mismatch",
+                "  --memory            only the memory case: the source alone (no sink) syncs N/10 then N rows on one worker;",
+                "                      worker peak heap after GC, sampled peak heap, CPU seconds, rows/s; reps default 1",
+                "  --strict            with --memory: exit 1 when peak heap (after GC) of the N run > 1.20x the N/10 run",
                 "  --schema-in-records JsonConverter with the schema in every record (the shipped config) instead of",
                 "                      schema-less JSON on the wire + the schema given to the sink's converter (schema.content)"));
     }
@@ -136,11 +148,13 @@ public final class BenchMain {
                 case "--chunk-rows": chunkRows = need(k, val); i++; break;
                 case "--jdbc-url-extra": jdbcExtra = need(k, val); i++; break;
                 case "--cases": cases = new java.util.LinkedHashSet<>(List.of(need(k, val).split(","))); i++; break;
+                case "--memory": cases = new java.util.LinkedHashSet<>(List.of("memory")); break;
+                case "--strict": strict = true; break;
                 case "-h": case "--help": usage(); System.exit(0); break;
                 default: throw new IllegalArgumentException("unknown option " + k);
             }
         }
-        if (smoke && !repsGiven) {
+        if ((smoke || cases.equals(java.util.Set.of("memory"))) && !repsGiven) {
             reps = 1;
         }
         if (sinkTasks < 0) {
@@ -191,6 +205,10 @@ public final class BenchMain {
         if (jfr) {
             heap += " -XX:StartFlightRecording=filename=" + stackDir.getParent().resolve("worker.jfr") + ",settings=profile,dumponexit=true";
         }
+        if (cases.contains("memory")) {
+            // One line per collection (before->after(heap size), pause), JVM uptime: the memory case's figures can be checked against it.
+            heap += " -Xlog:gc:file=" + stackDir.getParent().resolve("worker-gc.log") + ":uptime";
+        }
         stack = LocalStack.builder().randomPorts(true).stackDir(stackDir).connectHeap(heap).bqLogLevel("warning")
                 .stopOnJvmExit(!keep).build();
         Instant started = Instant.now();
@@ -227,8 +245,9 @@ public final class BenchMain {
             log("loaded %,d rows in %.1fs (%.0f rows/s) with load jobs", rows, loadS, rows / loadS);
             details.put("load", Map.of("rows", rows, "seconds", loadS, "method", "load jobs (multipart upload, NDJSON)"));
 
-            if (compactJson) {
-                probeSchemas();
+            if (compactJson && (cases.contains("initial") || cases.contains("nochange") || cases.contains("incremental")
+                    || cases.contains("emission"))) {
+                probeSchemas(); // for the sink's schema.content; the memory case runs no sink
             }
             Results res = new Results();
             if (cases.contains("initial") || cases.contains("nochange") || cases.contains("incremental")) {
@@ -242,6 +261,9 @@ public final class BenchMain {
             }
             if (cases.contains("emission")) {
                 emissionAndMemory(res);
+            }
+            if (cases.contains("memory")) {
+                memoryCase(res);
             }
             res.print(this);
             res.write(this, jsonOut);
@@ -264,6 +286,10 @@ public final class BenchMain {
         }
         if (smoke) {
             System.out.println("BENCH SMOKE: OK (every case's MySQL table equals the query result)");
+        }
+        if (strict && memoryTargetMissed) {
+            System.out.println("BENCH MEMORY: target missed (--strict)");
+            return 1;
         }
         return 0;
     }
@@ -774,6 +800,161 @@ public final class BenchMain {
         res.add("Worker peak RSS, " + fmtN(rows) + "-change run (MB)", rL / 1e6, Double.NaN, Double.NaN, String.format("%.2fx", rL / rS), "");
         res.target("Peak heap of the " + fmtN(rows) + "-change run within 20% of the " + fmtN(small) + "-change run", hL <= 1.2 * hS,
                 String.format("%.2fx (old gen after GC %.2fx)", hL / hS, oS > 0 ? oL / oS : Double.NaN));
+    }
+
+    // ------------------------------------------------------------------ 6. memory (--memory)
+
+    /** Full GCs forced in the worker per run of the memory case's live pass (about; at most one per 250 ms). */
+    static final int LIVE_SAMPLES = 20;
+
+    /** One run of the memory case; {@code liveEveryMs > 0}: a live pass, a full GC forced in the worker that often. */
+    record MemRun(long changes, int rep, long liveEveryMs, long emitted, double emitS, double runS, double workerCpuS, WorkerMemory.Peak peak,
+                  Map<String, Double> cpu) {
+        double rowsPerS() {
+            return emitted / emitS;
+        }
+
+        boolean live() {
+            return liveEveryMs > 0;
+        }
+    }
+
+    /**
+     * The memory case: on one worker with nothing else deployed (no sink: the issue is about the
+     * source's memory, and a sink's consumer buffers and batches would add heap of their own), a
+     * warm-up sync of N/10 rows, then per repetition a fresh sync of the first N/10 rows and one of
+     * all N rows, twice each (a plain pass, then a live pass). Every run is run 1 of a new sync (new topic and staging dataset), so its
+     * changes are all inserts: N/10 and N changes.
+     * <ul>
+     * <li>plain pass (nothing forced): emission rate (records / emit_ms), the worker's CPU seconds
+     *     (utime+stime of the whole process: task, producer, GC and JIT threads), heap used sampled
+     *     every 250 ms, heap used after each GC (from the worker's GC notifications);
+     * <li>live pass: the same run again with a full GC forced in the worker every 1/20 of the plain
+     *     run's time (at most every 250 ms), so both peaks are maxima of about as many samples; the most
+     *     heap used after one of them (the opening one included) is the run's peak live heap - the figure
+     *     of the target, since G1's heap after a young GC also holds prematurely promoted garbage that grows
+     *     with the time since its last marking cycle, i.e. with the run's length, not with what the
+     *     connector holds.
+     * </ul>
+     */
+    void memoryCase(Results res) throws Exception {
+        long large = rows, small = rows / 10, warm = small;
+        log("== memory: the source alone (no sink), a warm-up sync of %s rows, then %s- and %s-change runs, plain and with ~%d forced full GCs"
+                + " (%d repetition(s)); worker heap %s", fmtN(warm), fmtN(small), fmtN(large), LIVE_SAMPLES, reps, connectHeap);
+        if (keptSource != null) {
+            deployer.delete("sink-" + keptSource);
+            deployer.delete(keptSource);
+            keptSource = null;
+        }
+        long workerPid = stack.pid(LocalStack.Component.CONNECT).orElseThrow();
+        memoryRun(warm, 0, 0, workerPid);
+        List<MemRun> runs = new ArrayList<>();
+        for (int rep = 1; rep <= reps; rep++) {
+            MemRun ps = memoryRun(small, rep, 0, workerPid), pl = memoryRun(large, rep, 0, workerPid);
+            runs.add(ps);
+            runs.add(pl);
+            for (MemRun plain : List.of(ps, pl)) {
+                runs.add(memoryRun(plain.changes(), rep, Math.max(250, Math.round(plain.runS() * 1000 / LIVE_SAMPLES)), workerPid));
+            }
+        }
+        List<Map<String, Object>> raw = new ArrayList<>();
+        for (MemRun r : runs) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            WorkerMemory.Peak pk = r.peak();
+            m.put("changes", r.changes()); m.put("rep", r.rep()); m.put("pass", r.live() ? "live" : "plain"); m.put("full_gc_every_ms", r.liveEveryMs());
+            m.put("emitted", r.emitted()); m.put("emit_s", r.emitS()); m.put("run_s", r.runS()); m.put("rows_per_s", r.rowsPerS());
+            m.put("worker_cpu_s", r.workerCpuS()); m.put("cpu_s", r.cpu());
+            m.put("live_heap_peak", pk.liveHeapPeak()); m.put("full_gcs", pk.fullGcs().size());
+            m.put("heap_after_gc_peak", pk.heapAfterGcPeak()); m.put("heap_after_full_gc_at_start", pk.heapAtStart());
+            m.put("heap_used_polled_max", pk.heapUsedPolled()); m.put("heap_pools_peak", pk.heapPoolsPeak());
+            m.put("old_gen_collection_usage_max", pk.oldGenAfterGc()); m.put("rss_hwm", pk.rssHwm()); m.put("rss_polled_max", pk.rssPolled());
+            m.put("gc_count", pk.gcs().size()); m.put("gc_pause_ms", pk.gcPauseMs()); m.put("gcs", pk.gcs());
+            raw.add(m);
+        }
+        details.put("memory", raw);
+        double[] live = new double[2], polled = new double[2], afterGc = new double[2];
+        long[] sizes = {small, large};
+        for (int i = 0; i < 2; i++) {
+            long n = sizes[i];
+            List<MemRun> plain = runs.stream().filter(r -> r.changes() == n && !r.live()).toList();
+            List<MemRun> lv = runs.stream().filter(r -> r.changes() == n && r.live()).toList();
+            live[i] = med(lv, r -> r.peak().liveHeapPeak() / 1e6);
+            polled[i] = med(plain, r -> r.peak().heapUsedPolled() / 1e6);
+            afterGc[i] = med(plain, r -> r.peak().heapAfterGcPeak() / 1e6);
+            res.memRow(new Results.MemRow(fmtN(n) + "-change run", n, med(plain, MemRun::rowsPerS), live[i], med(lv, r -> r.peak().heapAtStart() / 1e6),
+                    polled[i], afterGc[i], med(plain, MemRun::workerCpuS), med(plain, MemRun::runS)));
+        }
+        res.memRatio = live[1] / live[0];
+        res.memRatioPolled = polled[1] / polled[0];
+        res.memRatioAfterGc = afterGc[1] / afterGc[0];
+        boolean met = res.memRatio <= 1.2;
+        memoryTargetMissed = !met;
+        res.target("Worker peak heap (live: used after a forced full GC) of the " + fmtN(large) + "-change run within 20% of the "
+                + fmtN(small) + "-change run", met, String.format("%.2fx (without forced GCs: sampled peak heap used %.2fx, peak used after a GC %.2fx)",
+                        res.memRatio, res.memRatioPolled, res.memRatioAfterGc));
+    }
+
+    static double med(List<MemRun> rs, java.util.function.ToDoubleFunction<MemRun> f) {
+        return median(rs.stream().map(f::applyAsDouble).toList());
+    }
+
+    /**
+     * Waits until the worker runs no connector and no task (a DELETE returns before the task has stopped
+     * and closed its producer), then 2 s more: a run's opening full GC must not see the previous run's task.
+     */
+    void awaitIdleWorker() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String bean = "kafka.connect:type=connect-worker-metrics";
+        Object tasks = null, connectors = null;
+        while (true) {
+            tasks = memory.attribute(bean, "task-count");
+            connectors = memory.attribute(bean, "connector-count");
+            if (tasks instanceof Number t && t.doubleValue() == 0 && connectors instanceof Number c && c.doubleValue() == 0) {
+                break;
+            }
+            if (System.nanoTime() > deadline) {
+                log("  (the worker still reports %s connector(s), %s task(s) after 60 s: measuring anyway)", connectors, tasks);
+                break;
+            }
+            Thread.sleep(200);
+        }
+        Thread.sleep(2000);
+    }
+
+    /** A fresh sync of the first {@code n} rows, the source alone; rep 0 is the (unreported) warm-up. */
+    MemRun memoryRun(long n, int rep, long liveEveryMs, long workerPid) throws Exception {
+        String name = nextSync("bench-mem");
+        String topic = "bench." + name;
+        stack.createCompactedTopic(topic, partitions);
+        String q = Emulator.QUERY + " WHERE id <= " + n;
+        long expected = bqSig(q).count();
+        awaitIdleWorker();
+        double l1 = load1();
+        memory.start(liveEveryMs); // full GC in the worker, peaks reset
+        Map<String, Double> c0 = cpu();
+        double w0 = cpuSeconds(workerPid);
+        long wall0 = System.currentTimeMillis();
+        deployer.deploy(name, sourceConfig(topic, q, "bench_stg_" + syncCounter));
+        PipelineOps.RunSummary s = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
+        double workerCpu = cpuSeconds(workerPid) - w0;
+        Map<String, Double> cpuUsed = cpuDelta(c0, cpu());
+        WorkerMemory.Peak pk = memory.stop();
+        double emitS = ms(s.payload(), "emit_ms") / 1000;
+        double runS = (s.payload().path("finished_at_ms").asLong() - wall0) / 1000.0;
+        MemRun r = new MemRun(n, rep, liveEveryMs, s.emitted(), emitS, runS, Math.round(workerCpu * 10) / 10.0, pk, cpuUsed);
+        log("  %s %s-change run%s: %s; run %.1fs (deploy -> finished), emit %.2fs = %,.0f rows/s; worker CPU %.1fs; live heap peak %s"
+                        + " (%d full GCs; after the opening one %s); heap used after a GC peak %s; %d GCs, %d ms paused; sampled peak heap used %s,"
+                        + " heap pools' peak %s, RSS peak %s; load %.1f",
+                rep == 0 ? "warm-up" : "rep " + rep, fmtN(n), liveEveryMs > 0 ? " (live pass: full GC every " + liveEveryMs + " ms)" : "", s, runS, emitS,
+                r.rowsPerS(), workerCpu, mb(pk.liveHeapPeak()), pk.fullGcs().size(), mb(pk.heapAtStart()), mb(pk.heapAfterGcPeak()),
+                pk.gcs().size(), pk.gcPauseMs(), mb(pk.heapUsedPolled()), mb(pk.heapPoolsPeak()), mb(pk.rssHwm()), l1);
+        log("    CPU seconds per process during the run: %s", cpuUsed);
+        if (s.emitted() != expected) {
+            failures.add("memory run of " + expected + " rows emitted " + s.emitted());
+        }
+        deployer.delete(name);
+        stack.deleteTopic(topic);
+        return r;
     }
 
     static double medianOf(List<WorkerMemory.Peak> ps, java.util.function.ToLongFunction<WorkerMemory.Peak> f) {
