@@ -804,7 +804,7 @@ public final class BenchMain {
 
     // ------------------------------------------------------------------ 6. memory (--memory)
 
-    /** Full GCs forced in the worker per run of the memory case's live pass (about; at most one per 250 ms). */
+    /** Full GCs forced in the worker during the emission of a run of the memory case's live pass (about; at most one per 250 ms). */
     static final int LIVE_SAMPLES = 20;
 
     /** One run of the memory case; {@code liveEveryMs > 0}: a live pass, a full GC forced in the worker that often. */
@@ -830,7 +830,9 @@ public final class BenchMain {
      *     (utime+stime of the whole process: task, producer, GC and JIT threads), heap used sampled
      *     every 250 ms, heap used after each GC (from the worker's GC notifications);
      * <li>live pass: the same run again with a full GC forced in the worker every 1/20 of the plain
-     *     run's time (at most every 250 ms), so both peaks are maxima of about as many samples; the most
+     *     run's emission time (at most every 250 ms), so both peaks are maxima of about as many samples
+     *     taken while records flow (measured: the live heap sits ~10 MB above the idle worker's, with
+     *     short rises of ~20 MB more that a sparser sampling of a short run misses); the most
      *     heap used after one of them (the opening one included) is the run's peak live heap - the figure
      *     of the target, since G1's heap after a young GC also holds prematurely promoted garbage that grows
      *     with the time since its last marking cycle, i.e. with the run's length, not with what the
@@ -854,7 +856,7 @@ public final class BenchMain {
             runs.add(ps);
             runs.add(pl);
             for (MemRun plain : List.of(ps, pl)) {
-                runs.add(memoryRun(plain.changes(), rep, Math.max(250, Math.round(plain.runS() * 1000 / LIVE_SAMPLES)), workerPid));
+                runs.add(memoryRun(plain.changes(), rep, Math.max(250, Math.round(plain.emitS() * 1000 / LIVE_SAMPLES)), workerPid));
             }
         }
         List<Map<String, Object>> raw = new ArrayList<>();
