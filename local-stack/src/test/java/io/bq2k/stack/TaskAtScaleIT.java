@@ -295,7 +295,7 @@ class TaskAtScaleIT {
         String state;
         try {
             stack.deployer().deploy(name, config);
-            run = ops.awaitRun(topic + ".runs", 1, RUN_TIMEOUT);
+            run = awaitRunWatchingTheWorker(name, topic + ".runs", 1);
             state = stack.deployer().status(name).path("tasks").path(0).path("state").asText();
         } finally {
             sampler.stop();
@@ -331,6 +331,40 @@ class TaskAtScaleIT {
                 + "envelope (producer max.request.size 1048576, record.max.bytes 1000000 as JSON of the row)", latest.size(), topic,
                 width, maxValueBytes);
         stack.deployer().delete(name);
+    }
+
+    /**
+     * Waits for run {@code n}'s summary; fails at once when the worker process is gone (it exits on an
+     * OutOfMemoryError) or the task FAILED, instead of waiting for the timeout.
+     */
+    PipelineOps.RunSummary awaitRunWatchingTheWorker(String name, String runsTopic, long n) throws Exception {
+        long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!stack.isRunning(LocalStack.Component.CONNECT)) {
+                throw new AssertionError("the worker died during the run; the end of its log:\n"
+                        + LocalStack.tail(stack.logFile(LocalStack.Component.CONNECT), 15));
+            }
+            JsonNode status = stack.deployer().status(name); // null for a moment after the PUT
+            JsonNode task = status == null ? JSON.createObjectNode() : status.path("tasks").path(0);
+            assertNotEquals("FAILED", task.path("state").asText(), () -> "the task failed: " + task.path("trace").asText());
+            try {
+                PipelineOps.RunSummary latest = ops.latestRun(runsTopic);
+                if (latest != null && latest.run() >= n) {
+                    return latest;
+                }
+            } catch (RuntimeException e) {
+                // the run-history topic does not exist yet
+            }
+            Thread.sleep(1000);
+        }
+        ObjectName sync = syncMBean(name.replace('-', '_') + "_");
+        String metrics = sync == null ? "no MBean" : "phase " + jmx.getAttribute(sync, "Phase") + ", emitted "
+                + jmx.getAttribute(sync, "CurrentRunEmitted") + " of " + jmx.getAttribute(sync, "CurrentRunTotal") + ", retries "
+                + jmx.getAttribute(sync, "RetriesTotal") + " (last: " + jmx.getAttribute(sync, "LastRetryReason") + ")";
+        throw new AssertionError("no summary of run " + n + " on " + runsTopic + " within " + RUN_TIMEOUT.toSeconds() + " s; " + metrics
+                + "; heap used " + (heap().getUsed() >> 20) + " MB; the worker's warnings:\n"
+                + grep(Files.readString(stack.logFile(LocalStack.Component.CONNECT)), "WARN").lines()
+                        .reduce((a, b) -> a.length() > 20_000 ? a : a + "\n" + b).orElse(""));
     }
 
     /** Samples the worker's heap every 200 ms, and the sync's emitted count every 50 ms (its steps are the chunks handed over). */
@@ -484,6 +518,7 @@ class TaskAtScaleIT {
         List<String> lines = new ArrayList<>();
         Map<Integer, MirrorCheck.Rows> expectedRows = new HashMap<>();
         Map<Integer, MirrorCheck> checks = new HashMap<>();
+        List<Long> late = new ArrayList<>();
         long lastRunEnd = 0;
         for (int i = 1; i <= n; i++) {
             String runs = "scale.s" + i + ".runs";
@@ -512,11 +547,14 @@ class TaskAtScaleIT {
             checks.put(i, check);
             lines.add(String.format("s%d run %d +%d ~%d -%d (%.1f s after run %d)", i, next.run(), next.added(), next.changed(),
                     next.removed(), gap / 1000.0, next.run() - 1));
+            late.add(gap - interval);
             lastRunEnd = Math.max(lastRunEnd, next.payload().path("finished_at_ms").asLong());
         }
+        late.sort(null);
         log("%d syncs: every next run came from the 1-minute schedule and every topic equals its query result (%d rows each, "
-                + "deletes as tombstones); last run ended %.1f s after the first change: %s", n, tables.get(0).rows(2).size(),
-                (lastRunEnd - changedAt[0]) / 1000.0, lines.size() <= 12 ? lines : lines.subList(0, 12) + " …");
+                + "deletes as tombstones); last run ended %.1f s after the first change; start after the schedule's time: median %.1f s, "
+                + "max %.1f s: %s", n, tables.get(0).rows(2).size(), (lastRunEnd - changedAt[0]) / 1000.0, late.get(late.size() / 2) / 1000.0,
+                late.get(late.size() - 1) / 1000.0, lines.size() <= 12 ? lines : lines.subList(0, 12) + " …");
 
         long t1 = System.nanoTime();
         for (int i = 1; i <= n; i++) {
