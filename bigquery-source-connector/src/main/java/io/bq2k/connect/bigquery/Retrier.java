@@ -17,8 +17,9 @@ import com.google.cloud.bigquery.BigQueryException;
 /**
  * Retries one BigQuery call on transient errors (HTTP 5xx and 429, rate-limit and backend
  * reasons, connection failures, retryable gRPC statuses) with a short exponential backoff and
- * jitter, sleeping at most {@link #IN_CALL_SLEEP_BUDGET_MS} in all: a call runs on a thread a
- * stopping task must get back soon. A longer outage ends the call with a {@link TransientException},
+ * jitter, and only while the call has taken less than {@link #IN_CALL_BUDGET_MS} in all (attempts
+ * and sleeps): a call runs on a thread of the worker's shared pool, and an endpoint that hangs until
+ * the HTTP read timeout must not hold it for several timeouts. A longer outage ends the call with a {@link TransientException},
  * and the caller retries the step later ({@link Backoff}). Quota errors are not retried here at
  * all: BigQuery's guidance is a long backoff. Anything else is permanent and surfaces at once with
  * the server's message.
@@ -31,8 +32,8 @@ public final class Retrier {
     private static final Set<Integer> TRANSIENT_HTTP = Set.of(0, 408, 429, 500, 502, 503, 504);
     /** Reasons of errors that last until a quota refills: retried after a long backoff, never within a call. */
     private static final Set<String> QUOTA_REASONS = Set.of("quotaExceeded");
-    /** The longest a call sleeps between its attempts, in all. */
-    static final long IN_CALL_SLEEP_BUDGET_MS = 1000;
+    /** A call is retried within itself only while it has taken less than this, attempts and sleeps included. */
+    static final long IN_CALL_BUDGET_MS = 1000;
 
     private final int maxAttempts;
     private final long initialBackoffMs;
@@ -75,8 +76,8 @@ public final class Retrier {
     }
 
     public <T> T call(String what, Callable<T> op) {
-        long backoff = Math.min(initialBackoffMs, IN_CALL_SLEEP_BUDGET_MS);
-        long slept = 0;
+        long backoff = Math.min(initialBackoffMs, IN_CALL_BUDGET_MS);
+        long start = System.nanoTime();
         for (int attempt = 1; ; attempt++) {
             try {
                 return op.call();
@@ -87,14 +88,14 @@ public final class Retrier {
                     throw classified(what, e);
                 }
                 long sleep = ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1);
-                if (attempt >= maxAttempts || stopping.getAsBoolean() || slept + sleep > IN_CALL_SLEEP_BUDGET_MS) {
+                long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+                if (attempt >= maxAttempts || stopping.getAsBoolean() || elapsedMs + sleep > IN_CALL_BUDGET_MS) {
                     throw new TransientException(what + " failed " + attempt + " time(s) with a transient error, last: "
                         + describe(e) + ". It is retried at the next poll.", e);
                 }
                 log.warn("{} failed with a transient error (attempt {}), retrying in {} ms: {}", what, attempt, sleep, describe(e));
                 onRetry.accept(what, describe(e));
                 sleepInterruptibly(sleep);
-                slept += sleep;
                 backoff = Math.min(maxBackoffMs, backoff * 2);
             }
         }

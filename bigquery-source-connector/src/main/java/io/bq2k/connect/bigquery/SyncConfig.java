@@ -112,7 +112,7 @@ public final class SyncConfig extends AbstractConfig {
             "Path of a service-account key file present on every worker, used when bigquery.credentials.type=key_file.",
             GROUP_BIGQUERY, 7, Width.LONG, "Key file")
         .define(RETRY_MAX_ATTEMPTS, Type.INT, 4, ConfigDef.Range.between(1, 100), Importance.LOW,
-            "Attempts of one BigQuery call, a short backoff apart (at most 1 s of waiting in all, so that the task stays responsive), before a transient error (HTTP 5xx, rate limit, connection reset, gRPC UNAVAILABLE) ends the call; the run then retries the step after bigquery.retry.initial.backoff.ms, growing to bigquery.retry.max.backoff.ms, without ever giving up. Each retry is logged and counted in the metric retries-total.",
+            "Attempts of one BigQuery call, a short backoff apart (only during the call's first second, attempts included, so that a hanging endpoint holds no thread for long), before a transient error (HTTP 5xx, rate limit, connection reset, gRPC UNAVAILABLE) ends the call; the run then retries the step after bigquery.retry.initial.backoff.ms, growing to bigquery.retry.max.backoff.ms, without ever giving up. Each retry is logged and counted in the metric retries-total.",
             GROUP_BIGQUERY, 8, Width.SHORT, "Retry attempts")
         .define(RETRY_INITIAL_BACKOFF_MS, Type.LONG, 500L, ConfigDef.Range.between(1, 3_600_000), Importance.LOW,
             "Wait before a run retries a step that failed with a transient error; it doubles per consecutive failure (with jitter) up to bigquery.retry.max.backoff.ms. The task keeps polling meanwhile (and stops at once when asked).",

@@ -248,4 +248,17 @@ class RetrierTest {
         assertTrue(s.calls.get() <= 3, "calls: " + s.calls.get());
         assertFalse(e.quota());
     }
+
+    @Test
+    void anAttemptThatTookLongerThanTheBudgetIsNotRetriedWithinTheCall() {
+        // An endpoint that hangs until the read timeout: one attempt, then the step is retried at a later poll.
+        AtomicInteger calls = new AtomicInteger();
+        Callable<String> hanging = () -> {
+            calls.incrementAndGet();
+            Thread.sleep(Retrier.IN_CALL_BUDGET_MS + 100);
+            throw new SocketTimeoutException("Read timed out");
+        };
+        assertThrows(Retrier.TransientException.class, () -> retrier(5).call("snapshot of run 3", hanging));
+        assertEquals(1, calls.get());
+    }
 }
