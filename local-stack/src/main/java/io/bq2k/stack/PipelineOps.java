@@ -83,9 +83,12 @@ public final class PipelineOps {
      */
     public void triggerRunAfter(String connector, Runnable upstreamChange) {
         pause(connector);
-        putTrigger(connector);
-        upstreamChange.run();
-        resume(connector);
+        try {
+            putTrigger(connector);
+            upstreamChange.run();
+        } finally {
+            resume(connector);
+        }
     }
 
     private void putTrigger(String connector) {

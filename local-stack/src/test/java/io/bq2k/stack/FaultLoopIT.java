@@ -330,11 +330,13 @@ class FaultLoopIT {
             }
         }
         long onTopicBefore = onTopic();
-        if (fault == Fault.BIGQUERY_ERRORS) {
-            proxy.failNext(2 + random.nextInt(5));
-        }
         Instant since = Instant.now();
-        ops.triggerRun(SOURCE);
+        if (fault == Fault.BIGQUERY_ERRORS) {
+            int errors = 2 + random.nextInt(5);
+            ops.triggerRunAfter(SOURCE, () -> proxy.failNext(errors)); // after the config update's validation
+        } else {
+            ops.triggerRun(SOURCE);
+        }
         if (fault == Fault.COLLIDING_SYNC) {
             ops.triggerRun(COLLIDER);
         }

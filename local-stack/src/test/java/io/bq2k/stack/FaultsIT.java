@@ -86,11 +86,20 @@ class FaultsIT {
 
     /** Starts the next version's run and waits until {@code fraction} of its changes are on the topic (0: do not wait). */
     long startRun(double fraction) throws InterruptedException {
+        return startRun(fraction, null);
+    }
+
+    /** {@link #startRun(double)}, with {@code fault} made after the config update's validation and before the run starts. */
+    long startRun(double fraction, Runnable fault) throws InterruptedException {
         long before = onTopic();
         bq.query(table.createSql(++version));
         long[] c = table.changes(version);
         long changes = c[0] + c[1] + c[2];
-        ops.triggerRun(SOURCE);
+        if (fault == null) {
+            ops.triggerRun(SOURCE);
+        } else {
+            ops.triggerRunAfter(SOURCE, fault);
+        }
         long deadline = System.nanoTime() + RUN_TIMEOUT.toNanos();
         while (fraction > 0 && onTopic() - before < fraction * changes) {
             assertTrue(System.nanoTime() < deadline, "run " + version + " did not progress");
@@ -229,8 +238,7 @@ class FaultsIT {
     @Test
     @Order(9)
     void bigQueryAnswersRetryableErrors() throws Exception {
-        proxy.failNext(5);
-        startRun(0);
+        startRun(0, () -> proxy.failNext(5));
         assertConverged();
         assertTrue(proxy.injected() >= 5, "injected " + proxy.injected());
         log("%d BigQuery requests answered 503 backendError / 429 rateLimitExceeded; retried with backoff, the run completed", proxy.injected());
