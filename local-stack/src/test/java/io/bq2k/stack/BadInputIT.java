@@ -336,7 +336,8 @@ class BadInputIT {
                 "IF(id = 7, REPEAT('x', 2000000), IF(id = 8, REPEAT('ü', 1500000), CONCAT('user ', CAST(id AS STRING)))) AS name"));
         victimConfig.put("record.max.bytes", "8000000");
         victimConfig.put("producer.override.max.request.size", "16777216");
-        stack.deployer().deploy(VICTIM, victimConfig); // the reconfigured task starts its run at once
+        victimConfig.put("schedule.trigger", "limits raised"); // run now: the reconfigured task starts its run at once
+        stack.deployer().deploy(VICTIM, victimConfig);
         PipelineOps.RunSummary s = ops.awaitRun(VICTIM_TOPIC + ".runs", ++victimRun, RUN_TIMEOUT);
         log("victim %s", s);
         assertVictimMySqlEqualsQuery();

@@ -340,7 +340,7 @@ public final class SyncRunner implements AutoCloseable {
      * When the first run of this task starts. A task restarted (deploy, rebalance, config edit, restart) waits for
      * the schedule of the last completed run, read from its {@code done} offset, instead of running a full-price
      * query at once; it runs at once when no run completed yet, the last one is unfinished (a resume or retake),
-     * or the query, the record contract or {@code schedule.trigger} changed since.
+     * the query, the record contract or {@code schedule.trigger} changed since, or a held later run is confirmed.
      */
     private Instant recoverSchedule() {
         Instant now = clock.instant();
@@ -354,7 +354,8 @@ public final class SyncRunner implements AutoCloseable {
         String changed = !last.query().equals(LastRun.hash(config.sourceQuery())) ? "the query changed"
             : !last.trigger().equals(config.scheduleTrigger()) ? SyncConfig.SCHEDULE_TRIGGER + " changed"
             : committed.contract() != null && !committed.contract().equals(contract.fingerprint()) ? "the record contract changed"
-            : committed.keys() != null && !committed.keys().equals(contract.keys()) ? "the key columns changed" : null;
+            : committed.keys() != null && !committed.keys().equals(contract.keys()) ? "the key columns changed"
+            : config.massDeleteAllowRun() > committed.run() ? SyncConfig.MASS_DELETE_ALLOW_RUN + " confirms a run after it" : null;
         if (changed != null) {
             log.info("Sync '{}': the next run starts now: {} since run {}", sync, changed, committed.run());
             return now;

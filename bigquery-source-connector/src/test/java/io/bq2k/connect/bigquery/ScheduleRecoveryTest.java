@@ -88,4 +88,11 @@ class ScheduleRecoveryTest {
         sim.source.duplicateKey = false; // the query is fixed upstream; the operator restarts the failed task
         assertEquals(1, runsStartedWithin(sim, 5_000), "the due run starts at once");
     }
+
+    @Test
+    void aConfirmedHeldRunStartsAtOnce() {
+        RunSimulationTest.Sim sim = synced();
+        sim.config(SyncConfig.MASS_DELETE_ALLOW_RUN, "2"); // confirms run 2, after the last completed run 1
+        assertEquals(1, runsStartedWithin(sim, 5_000), "the confirmed run starts at once");
+    }
 }
