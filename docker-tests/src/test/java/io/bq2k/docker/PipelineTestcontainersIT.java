@@ -54,7 +54,7 @@ import org.testcontainers.kafka.KafkaContainer;
  * deletes (run 2, started by restarting the source task).
  *
  * <p>Skipped without a Docker engine ({@code disabledWithoutDocker}): this project's CI machines have
- * none, and the same pipeline is proven there by local-stack's {@code PipelineE2EIT}. With Docker, build
+ * none, and the same pipeline is proven there by e2e-tests' {@code PipelineE2EIT}. With Docker, build
  * the plugin first: {@code mvn -pl bigquery-source-connector package -DskipTests}.
  */
 @Testcontainers(disabledWithoutDocker = true)
@@ -197,7 +197,7 @@ class PipelineTestcontainersIT {
                 "  MOD(id + " + e + ", 2) = 0 AS active,",
                 // Three decimals only: bqemulator 1.4.0 stored NUMERIC(38, 9) values of a CREATE TABLE AS that also
                 // has a TIMESTAMP/DATE column with scale 3 (101.000007920 -> 101.000), measured on this project's
-                // machines. Full 9-digit scale is local-stack's PipelineE2EIT's business; the fixture check guards this.
+                // machines. Full 9-digit scale is e2e-tests' PipelineE2EIT's business; the fixture check guards this.
                 "  IF(MOD(id, 9) = 0, NULL, CAST(CONCAT(CAST(id * 100 + " + e + " AS STRING), '.',",
                 "    LPAD(CAST(MOD(id * 7919 + " + e + ", 1000) AS STRING), 3, '0')) AS NUMERIC(38, 9))) AS amount",
                 "FROM UNNEST(GENERATE_ARRAY(1, " + (v == 1 ? 500 : 520) + ")) AS id",
