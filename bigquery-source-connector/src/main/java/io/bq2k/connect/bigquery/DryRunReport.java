@@ -89,7 +89,7 @@ public record DryRunReport(String sync, String tablePrefix, Map<String, Object> 
             b.append("  the dry run could not finish: ").append(error).append('\n');
         }
         b.append("  bytes processed:  ").append(bytesProcessed).append('\n');
-        b.append("  tables created:   ").append(tables.isEmpty() ? "none" : "").append('\n');
+        b.append("  tables created:   ").append(tables.isEmpty() ? "none" : tables.size() + " (dropped at the end of the dry run)").append('\n');
         tables.forEach((t, what) -> b.append("    ").append(t).append(": ").append(what).append('\n'));
         return b.toString();
     }
