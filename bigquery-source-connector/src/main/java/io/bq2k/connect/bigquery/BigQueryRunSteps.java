@@ -373,7 +373,10 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     private Map<String, String> labels(long run, String step) {
-        return Map.of("bq2k_sync", staging.sync().toLowerCase(java.util.Locale.ROOT), "bq2k_run", Long.toString(run), "bq2k_step", step,
+        // A label value has at most 63 characters: a dry run's name is the sync's plus 15.
+        String syncLabel = staging.sync().toLowerCase(java.util.Locale.ROOT);
+        syncLabel = syncLabel.length() > 63 ? syncLabel.substring(0, 63) : syncLabel;
+        return Map.of("bq2k_sync", syncLabel, "bq2k_run", Long.toString(run), "bq2k_step", step,
             OWNER_LABEL, owner);
     }
 }
