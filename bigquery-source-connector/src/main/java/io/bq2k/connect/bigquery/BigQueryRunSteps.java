@@ -29,23 +29,55 @@ public final class BigQueryRunSteps implements RunSteps {
     private final String sync;
     private final BigQueryGateway gateway;
     private final ChangeReader reader;
+    /** Names of the tables the steps write: the sync's own, or a dry run's ({@link #dryRun}). */
     private final StagingTables staging;
+    /** Names of the sync's own tables, which a diff's old side reads. */
+    private final StagingTables syncTables;
+    /** The owner mark of the tables and jobs these steps create. */
+    private final String owner;
     private final SyncSql sql;
     private final QueryJobs jobs;
 
     public BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader) {
-        this(config, gateway, reader, new QueryJobs(gateway.jobService(), gateway.retrier(), config.syncName(), java.time.Clock.systemUTC(),
-            Thread::sleep, config.jobTimeoutMs(), JOB_WAIT_MS));
+        this(config, gateway, reader, jobsOf(config, gateway, config.syncName()));
     }
 
     BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader, QueryJobs jobs) {
+        this(config, gateway, reader, new StagingTables(config.stagingDataset(), config.syncName()), config.ownerId(), jobs);
+    }
+
+    private BigQueryRunSteps(SyncConfig config, BigQueryGateway gateway, ChangeReader reader, StagingTables staging, String owner, QueryJobs jobs) {
         this.config = config;
         this.sync = config.syncName();
         this.gateway = gateway;
         this.reader = reader;
-        this.staging = new StagingTables(config.stagingDataset(), sync);
-        this.sql = new SyncSql(staging, config.keyColumns(), config.stagingExpirationHours());
+        this.staging = staging;
+        this.syncTables = new StagingTables(config.stagingDataset(), sync);
+        this.owner = owner;
+        this.sql = staging.equals(syncTables) ? new SyncSql(staging, config.keyColumns(), config.stagingExpirationHours())
+            : SyncSql.dryRun(staging, syncTables, config.keyColumns(), config.stagingExpirationHours());
         this.jobs = jobs;
+    }
+
+    private static QueryJobs jobsOf(SyncConfig config, BigQueryGateway gateway, String sync) {
+        return new QueryJobs(gateway.jobService(), gateway.retrier(), sync, java.time.Clock.systemUTC(), Thread::sleep, config.jobTimeoutMs(), JOB_WAIT_MS);
+    }
+
+    /**
+     * The steps of a dry run of the sync ({@link DryRun}): they write the tables of {@link StagingTables#dryRun}
+     * (which the sync's planner, cleanup and validation do not take for the sync's), compare with the sync's own
+     * tables, never make a table durable, and mark tables and jobs with an owner of their own, so that a task of the
+     * sync starting meanwhile does not cancel the dry run's jobs (nor the dry run the task's). Reading changes is not
+     * part of a dry run.
+     */
+    public static BigQueryRunSteps dryRun(SyncConfig config, BigQueryGateway gateway, String marker) {
+        StagingTables scratch = new StagingTables(config.stagingDataset(), config.syncName()).dryRun(marker);
+        return new BigQueryRunSteps(config, gateway, null, scratch, RecordContract.shortHash("dry-run:" + config.connectorName() + ":" + marker),
+            jobsOf(config, gateway, scratch.sync()));
+    }
+
+    private boolean isDryRun() {
+        return !staging.equals(syncTables);
     }
 
     /** How long one step waits for its job before the poll returns (the step follows the job at the next poll). */
@@ -63,6 +95,9 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public void settleOrphanJobs() {
+        if (isDryRun()) {
+            throw new IllegalStateException("a dry run leaves the sync's jobs alone");
+        }
         List<String> cancelled = gateway.cancelAndAwaitJobs(OWNER_LABEL, config.ownerId(), 600_000);
         if (!cancelled.isEmpty()) {
             org.slf4j.LoggerFactory.getLogger(BigQueryRunSteps.class).warn(
@@ -185,7 +220,7 @@ public final class BigQueryRunSteps implements RunSteps {
             org.slf4j.LoggerFactory.getLogger(BigQueryRunSteps.class).info("Sync '{}': the diff of run {} numbers its changes in {} bucket(s) "
                 + "(at most {} changes: the rows of the tables it compares)", sync, run, buckets, maxChanges);
             long bytes = ddl("diff of run " + run, "diff", run, sql.forKeys(keys).diff(run, oldSide, shape.columns(), buckets));
-            if (!oldSide.reexamine().isEmpty()) {
+            if (!oldSide.reexamine().isEmpty() && !isDryRun()) {
                 // It records what earlier attempts published: durable now, whatever the dataset's default expiration.
                 ddl("make the diff of run " + run + " durable", "durable_diff", run, SyncSql.makeDurable(staging.diff(run)));
             }
@@ -202,7 +237,7 @@ public final class BigQueryRunSteps implements RunSteps {
     private long maxChanges(long run, SyncSql.OldSide oldSide) {
         List<java.math.BigInteger> rows = new ArrayList<>();
         rows.add(gateway.table(staging.snapshot(run)).map(Table::getNumRows).orElse(null));
-        for (TableRef t : oldSide.tables(staging)) {
+        for (TableRef t : oldSide.tables(syncTables)) {
             rows.add(gateway.table(t).map(Table::getNumRows).orElse(null));
         }
         return maxChanges(rows);
@@ -249,6 +284,9 @@ public final class BigQueryRunSteps implements RunSteps {
 
     @Override
     public void makeDurable(long run) {
+        if (isDryRun()) {
+            throw new IllegalStateException("a dry run's tables keep their expiration");
+        }
         jobs.scope(() -> {
             ddl("make the snapshot of run " + run + " durable", "durable_snapshot", run, SyncSql.makeDurable(staging.snapshot(run)));
             ddl("make the diff of run " + run + " durable", "durable_diff", run, SyncSql.makeDurable(staging.diff(run)));
@@ -261,7 +299,7 @@ public final class BigQueryRunSteps implements RunSteps {
      * columns its rows are published under (a later run re-examining it needs them).
      */
     private void markOwned(TableRef table, long run, List<String> keys, List<String> keyTypes) {
-        gateway.label(table, Map.of(OWNER_LABEL, config.ownerId()), StagedTable.describe(config.connectorName(), sync, run, keys, keyTypes));
+        gateway.label(table, Map.of(OWNER_LABEL, owner), StagedTable.describe(config.connectorName(), staging.sync(), run, keys, keyTypes));
     }
 
     @Override
@@ -282,6 +320,17 @@ public final class BigQueryRunSteps implements RunSteps {
     @Override
     public void drop(TableRef table) {
         gateway.dropTable(table);
+    }
+
+    @Override
+    public List<SampleKey> sampleKeys(long run, int perOperation) {
+        return select("sample keys of run " + run, "samples", run, sql.sampleKeys(run, perOperation)).stream()
+            .map(r -> new SampleKey(r.get("op").getStringValue(), r.get("key").getStringValue())).toList();
+    }
+
+    @Override
+    public long bytesProcessed() {
+        return jobs.bytesProcessed();
     }
 
     @Override
@@ -324,7 +373,10 @@ public final class BigQueryRunSteps implements RunSteps {
     }
 
     private Map<String, String> labels(long run, String step) {
-        return Map.of("bq2k_sync", sync.toLowerCase(java.util.Locale.ROOT), "bq2k_run", Long.toString(run), "bq2k_step", step,
-            OWNER_LABEL, config.ownerId());
+        // A label value has at most 63 characters: a dry run's name is the sync's plus 15.
+        String syncLabel = staging.sync().toLowerCase(java.util.Locale.ROOT);
+        syncLabel = syncLabel.length() > 63 ? syncLabel.substring(0, 63) : syncLabel;
+        return Map.of("bq2k_sync", syncLabel, "bq2k_run", Long.toString(run), "bq2k_step", step,
+            OWNER_LABEL, owner);
     }
 }

@@ -65,6 +65,30 @@ final class KeyChange {
         return new Rekey(columnsByKey.get(oldKey), oldKey, newKey, tablesByKey.get(oldKey));
     }
 
+    /**
+     * The tables whose keys consumers may hold before run {@code plan.run()}: the base's snapshot (when it has rows) and
+     * the re-examined tables, each with its columns and the key it was published under.
+     *
+     * @param steps  the sync's steps (its own staging tables)
+     * @param staged the sync's staging tables as listed when planning
+     */
+    static List<Published> publishedBefore(String sync, Plan plan, long baseRows, RunSteps steps, Map<TableRef, StagedTable> staged) {
+        Set<TableRef> earlier = new java.util.LinkedHashSet<>();
+        if (plan.base() > 0 && baseRows > 0) {
+            earlier.add(steps.staging().snapshot(plan.base()));
+        }
+        earlier.addAll(plan.oldSide(steps.staging()).reexamine());
+        List<Published> published = new ArrayList<>();
+        for (TableRef t : earlier) {
+            FieldList fields = steps.schema(t).orElseThrow(() -> new RunFailure(sync, "staging table " + t.quoted()
+                + " vanished during run " + plan.run() + ". Nothing was emitted; restart the task."));
+            StagedTable listed = staged.get(t);
+            boolean recorded = listed != null && listed.keys() != null;
+            published.add(new Published(t, fields, recorded ? listed.keys() : plan.baseKeys(), recorded ? listed.keyTypes() : null));
+        }
+        return published;
+    }
+
     /** "[id INT64, region STRING]": the key columns and their BigQuery types in a table's columns. */
     static String signature(FieldList fields, List<String> keys, ColumnMapping.Style style) {
         List<String> parts = new ArrayList<>();

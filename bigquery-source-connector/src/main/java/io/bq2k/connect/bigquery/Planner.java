@@ -139,6 +139,15 @@ public class Planner {
             + "(DELETE /connectors/<name>/offsets) and resume.");
     }
 
+    /**
+     * The rows consumers hold before a run (what the mass-delete guard compares removals with): those of the base's
+     * snapshot, or for a plan without a base the largest snapshot listed (its keys are re-examined).
+     */
+    static long rowsConsumersHold(Plan plan, List<StagedTable> staged) {
+        return plan.base() > 0 ? find(staged, StagedTable.Kind.SNAPSHOT, plan.base()).map(StagedTable::rows).orElse(0L)
+            : staged.stream().filter(StagedTable::isSnapshot).mapToLong(StagedTable::rows).max().orElse(0);
+    }
+
     private static Optional<StagedTable> find(List<StagedTable> staged, StagedTable.Kind kind, long run) {
         return staged.stream().filter(t -> t.kind() == kind && t.run() == run).findFirst();
     }

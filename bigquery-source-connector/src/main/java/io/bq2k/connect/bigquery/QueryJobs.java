@@ -63,6 +63,8 @@ final class QueryJobs {
     private final long timeoutMs;
     private final long waitMs;
     private long attempts;
+    /** Bytes processed by every job that finished well. */
+    private final java.util.concurrent.atomic.AtomicLong bytesProcessed = new java.util.concurrent.atomic.AtomicLong();
     /** Step (e.g. "snapshot of run 5") → the id of its job, while it runs. */
     private final Map<String, Running> running = java.util.Collections.synchronizedMap(new LinkedHashMap<>());
     /** Outcomes of jobs finished inside the current scope. */
@@ -158,6 +160,7 @@ final class QueryJobs {
         }
         String id = job.jobId();
         Outcome outcome = new Outcome(withRows ? retrier.call("results of " + what, () -> service.rows(id)) : List.of(), state.bytesProcessed());
+        bytesProcessed.addAndGet(state.bytesProcessed());
         if (scopeDepth > 0) {
             finished.put(what, outcome);
         }
@@ -181,6 +184,11 @@ final class QueryJobs {
                 finished.clear();
             }
         }
+    }
+
+    /** The bytes processed by every job that finished well, as BigQuery's job statistics report them. */
+    long bytesProcessed() {
+        return bytesProcessed.get();
     }
 
     /** Ids of the jobs submitted and not yet seen done. */

@@ -71,6 +71,15 @@ public interface RunSteps {
     /** Last-modified time of every table the query reads, when that tells whether its result changed. */
     UnchangedInputs inputs();
 
+    /** Up to {@code perOperation} changes of each operation of run {@code run}'s diff, the first in emission order (a dry run's report). */
+    List<SampleKey> sampleKeys(long run, int perOperation);
+
+    /** Bytes processed by every BigQuery job these steps ran to completion (job statistics). */
+    long bytesProcessed();
+
+    /** A change of a diff: its operation ({@link SyncSql#OP_ADDED}, {@link SyncSql#OP_CHANGED}, {@link SyncSql#OP_REMOVED}) and key as JSON. */
+    record SampleKey(String op, String key) { }
+
     /** What the key check found. */
     record KeyCheck(long rows, long nullKeys, long duplicateKeys, String nullExample, String duplicateExample) {
 

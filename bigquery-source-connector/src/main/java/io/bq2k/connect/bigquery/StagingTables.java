@@ -15,6 +15,20 @@ public record StagingTables(DatasetRef dataset, String sync) {
         return dataset.table(sync + "__diff_" + run);
     }
 
+    /**
+     * The tables of a dry run of this sync: {@code <sync>__plan_<marker>__snap_<run>} and {@code __diff_<run>}. They
+     * start with this sync's prefix (so an operator sees whose they are) but are neither of its snapshots nor of its
+     * diffs ({@link #snapshotRun}, {@link #diffRun}), so the sync's planner, cleanup and validation pass them by.
+     *
+     * @param marker letters and digits that tell this dry run from others (random)
+     */
+    public StagingTables dryRun(String marker) {
+        if (!marker.matches("[A-Za-z0-9]+")) {
+            throw new IllegalArgumentException("a dry-run marker is letters and digits, got '" + marker + "'");
+        }
+        return new StagingTables(dataset, sync + "__plan_" + marker);
+    }
+
     public String prefix() {
         return sync + "__";
     }

@@ -5,11 +5,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.OptionalLong;
-import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -267,8 +265,7 @@ public final class SyncRunner implements AutoCloseable {
         Plan p = planner.plan(committed, staged);
         stagedAtPlan.clear();
         staged.forEach(t -> stagedAtPlan.put(t.ref(), t));
-        baseRows = p.base() > 0 ? snapshotRows(p.base())
-            : staged.stream().filter(StagedTable::isSnapshot).mapToLong(StagedTable::rows).max().orElse(0);
+        baseRows = Planner.rowsConsumersHold(p, staged);
         if (p instanceof Plan.Resync || (p instanceof Plan.Initial && committed != null)) {
             log.warn("Sync '{}': run {} ({}): {}", sync, p.run(), p.mode(), p.why());
         } else {
@@ -302,12 +299,9 @@ public final class SyncRunner implements AutoCloseable {
                 return null;
             }
         }
-        if (plan instanceof Plan.Initial i && i.afterRekey() > 0 && config.massDeleteAllowRun() != i.run()) {
-            throw new RunFailure(sync, "run " + i.run() + " republishes every row under the new key " + contract.keys() + " and waits for the sink: "
-                + "re-key run " + i.afterRekey() + " tombstoned every key under the old key, and on a topic with more than one partition a sink "
-                + "that has not applied those tombstones yet could apply one after the new row of the same MySQL row. Nothing was emitted. "
-                + "When the sink has consumed run " + i.afterRekey() + " (bin/status: MySQL holds run " + i.afterRekey() + " completely; or its lag is 0), "
-                + "set " + SyncConfig.MASS_DELETE_ALLOW_RUN + "=" + i.run() + " and restart the connector.");
+        RunFailure heldAfterRekey = RunChecks.heldAfterRekey(sync, plan, config, contract);
+        if (heldAfterRekey != null) {
+            throw heldAfterRekey;
         }
         metrics.runStarted(plan.run());
         dropObsoleteTables();
@@ -537,12 +531,9 @@ public final class SyncRunner implements AutoCloseable {
                 // A resume keeps the key it started with. Its snapshot is the one its diff was taken from: a run is only
                 // re-created under the same id when no committed position points into it.
                 RecordShape current = shapeOf(steps.staging().snapshot(run), plan instanceof Plan.Resume ? plan.baseKeys() : config.keyColumns());
-                if (plan instanceof Plan.Resync && precisionChanged && current.keyColumns().stream().anyMatch(ColumnMapping::isTemporal)) {
-                    throw new RunFailure(sync, "run " + run + ": " + SyncConfig.TEMPORAL_PRECISION + " changed while key column(s) "
-                        + current.keyColumns().stream().filter(ColumnMapping::isTemporal).map(ColumnMapping::name).toList()
-                        + " are temporal: every key would change its representation, and the keys published in the old one could not be "
-                        + "tombstoned. Nothing was emitted. Restore " + SyncConfig.TEMPORAL_PRECISION + ", or re-seed the sync (stop the sink, "
-                        + "empty the MySQL table, delete and recreate the topic, reset this connector's offsets, resume).");
+                RunFailure temporalKey = RunChecks.temporalKeyChanged(sync, run, plan, precisionChanged, current);
+                if (temporalKey != null) {
+                    throw temporalKey;
                 }
                 if (!(plan instanceof Plan.Resume)) {
                     checkKeyUnchanged(current);
@@ -643,11 +634,7 @@ public final class SyncRunner implements AutoCloseable {
         private RecordShape shapeOf(TableRef table, List<String> keys) {
             FieldList fields = steps.schema(table).orElseThrow(() -> new RunFailure(sync, "staging table " + table.quoted()
                 + " vanished during run " + run + ". Nothing was emitted; restart the task."));
-            try {
-                return RecordShape.of(fields, keys, config.topic(), config.columnStyle());
-            } catch (RecordShape.InvalidShape e) {
-                throw new RunFailure(sync, "run " + run + ": " + e.getMessage() + ". Nothing was emitted; the next run after the fix starts from the same baseline.");
-            }
+            return RunChecks.shape(sync, run, fields, keys, config);
         }
 
         /**
@@ -656,19 +643,7 @@ public final class SyncRunner implements AutoCloseable {
          * tombstoning every key published under the old key.
          */
         private void checkKeyUnchanged(RecordShape current) {
-            Set<TableRef> earlier = new LinkedHashSet<>();
-            if (plan.base() > 0 && baseRows > 0) {
-                earlier.add(steps.staging().snapshot(plan.base()));
-            }
-            earlier.addAll(plan.oldSide(steps.staging()).reexamine());
-            List<KeyChange.Published> published = new ArrayList<>();
-            for (TableRef t : earlier) {
-                FieldList fields = steps.schema(t).orElseThrow(() -> new RunFailure(sync, "staging table " + t.quoted()
-                    + " vanished during run " + run + ". Nothing was emitted; restart the task."));
-                StagedTable listed = stagedAtPlan.get(t);
-                boolean recorded = listed != null && listed.keys() != null;
-                published.add(new KeyChange.Published(t, fields, recorded ? listed.keys() : plan.baseKeys(), recorded ? listed.keyTypes() : null));
-            }
+            List<KeyChange.Published> published = KeyChange.publishedBefore(sync, plan, baseRows, steps, stagedAtPlan);
             KeyChange.Rekey rekeyed = KeyChange.decide(sync, run, plan.base(), published, current, config.massDeleteAllowRun(),
                 config.columnStyle(), steps.staging().prefix());
             if (rekeyed == null) {
@@ -707,17 +682,9 @@ public final class SyncRunner implements AutoCloseable {
         }
 
         private void guardMassDelete(DiffStats s) {
-            double ratio = config.massDeleteMaxRatio();
-            if (ratio >= 1.0 || s.removed() == 0) {
-                return;
-            }
-            if (baseRows > 0 && s.removed() > ratio * baseRows && config.massDeleteAllowRun() != run) {
-                throw new RunFailure(sync, String.format(java.util.Locale.ROOT,
-                    "run %d (%s) is held by the mass-delete guard: it would remove %d of %d rows (%.1f%%), more than %s=%s. Nothing was emitted. "
-                        + "An empty or truncated result after an upstream failure looks exactly like this: check the query's inputs. "
-                        + "If the removal is intended, set %s=%d (confirms this run only) or raise %s, then restart the connector.",
-                    run, mode, s.removed(), baseRows, 100.0 * s.removed() / baseRows, SyncConfig.MASS_DELETE_MAX_RATIO, ratio,
-                    SyncConfig.MASS_DELETE_ALLOW_RUN, run, SyncConfig.MASS_DELETE_MAX_RATIO));
+            RunChecks.Guard guard = RunChecks.massDelete(sync, config, run, mode, s.removed(), baseRows);
+            if (guard.held()) {
+                throw guard.failure();
             }
         }
 

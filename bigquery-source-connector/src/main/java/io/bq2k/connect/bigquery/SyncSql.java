@@ -29,19 +29,44 @@ public final class SyncSql {
     public static final String OP_CHANGED = "U";
     public static final String OP_REMOVED = "D";
 
+    /** Names of the tables a run writes (its snapshot and diff). */
     private final StagingTables staging;
+    /**
+     * Names of the sync's own tables, which the old side of a diff reads (the baseline by its run). The same as
+     * {@link #staging} for a run of the sync; a dry run writes tables of its own and reads the sync's ({@link #dryRun}).
+     */
+    private final StagingTables sync;
     private final List<String> keys;
     private final int expirationHours;
 
     public SyncSql(StagingTables staging, List<String> keyColumns, int expirationHours) {
+        this(staging, staging, keyColumns, expirationHours);
+    }
+
+    private SyncSql(StagingTables staging, StagingTables sync, List<String> keyColumns, int expirationHours) {
         this.staging = staging;
+        this.sync = sync;
         this.keys = keyColumns;
         this.expirationHours = expirationHours;
     }
 
+    /**
+     * The statements of a dry run ({@link DryRun}): they write the tables {@code scratch} names and compare with the
+     * sync's tables ({@code sync}: the baseline, the re-examined tables); every table they create keeps the safety-net
+     * expiration, so a dry run that could not drop its tables leaves nothing for long.
+     */
+    public static SyncSql dryRun(StagingTables scratch, StagingTables sync, List<String> keyColumns, int expirationHours) {
+        return new SyncSql(scratch, sync, keyColumns, expirationHours);
+    }
+
+    /** Whether the tables written are not the sync's own (a dry run's). */
+    private boolean dryRun() {
+        return !staging.equals(sync);
+    }
+
     /** The same statements for another set of key columns (a re-key run joins on the old key). */
     public SyncSql forKeys(List<String> keyColumns) {
-        return keyColumns.equals(keys) ? this : new SyncSql(staging, keyColumns, expirationHours);
+        return keyColumns.equals(keys) ? this : new SyncSql(staging, sync, keyColumns, expirationHours);
     }
 
     /** Backtick-quotes a column name (names with backticks are rejected by the config). */
@@ -65,7 +90,7 @@ public final class SyncSql {
 
     /** The snapshot of a re-key run: empty, with the columns (and so the old key) of a snapshot or diff table. */
     public String emptySnapshotLike(long run, TableRef from) {
-        boolean diff = staging.diffRun(from.table()).isPresent();
+        boolean diff = sync.diffRun(from.table()).isPresent();
         return "CREATE OR REPLACE TABLE " + staging.snapshot(run).quoted() + "\n"
             + options() + "\n"
             + "AS SELECT *" + (diff ? " EXCEPT (" + BUCKET + ", " + SEQ + ", " + OP + ", " + ROW_BYTES + "), CAST(NULL AS BYTES) AS " + FINGERPRINT : "")
@@ -110,6 +135,20 @@ public final class SyncSql {
             + "FROM " + staging.diff(run).quoted() + "\n"
             + "ORDER BY " + ROW_BYTES + " DESC\n"
             + "LIMIT 1";
+    }
+
+    /**
+     * Up to {@code perOperation} changes of each operation of a diff, the first in emission order (bucket, seq): the
+     * operation and the key as JSON (as emitted: the diff holds key columns in their record form). For a dry run's report.
+     */
+    public String sampleKeys(long run, int perOperation) {
+        return "SELECT " + OP + " AS op, key FROM (\n"
+            + "  SELECT " + OP + ", " + keyJson() + " AS key,\n"
+            + "    ROW_NUMBER() OVER (PARTITION BY " + OP + " ORDER BY " + BUCKET + ", " + SEQ + ") AS " + PREFIX + "n\n"
+            + "  FROM " + staging.diff(run).quoted() + "\n"
+            + ")\n"
+            + "WHERE " + PREFIX + "n <= " + perOperation + "\n"
+            + "ORDER BY op, " + PREFIX + "n";
     }
 
     private String keyJson() {
@@ -172,7 +211,7 @@ public final class SyncSql {
         String order = OP + ", " + keyList;
         return "CREATE OR REPLACE TABLE " + staging.diff(run).quoted() + "\n"
             + "CLUSTER BY " + BUCKET + ", " + SEQ + "\n"
-            + (oldSide.reexamine().isEmpty() ? options() + "\n" : "")
+            + (oldSide.reexamine().isEmpty() || dryRun() ? options() + "\n" : "")
             + "AS SELECT " + CHANGE + "." + BUCKET + ", " + CHANGE + "." + SEQ + ", " + CHANGE + "." + OP + ",\n"
             + "  IF(n." + FINGERPRINT + " IS NULL, 0, BYTE_LENGTH(TO_JSON_STRING(n))) AS " + ROW_BYTES + ",\n"
             + "  " + projection + "\n"
@@ -271,19 +310,19 @@ public final class SyncSql {
                 .map(c -> c.keyFromEmitted(quote(k)) + (c.keyFromEmitted(quote(k)).equals(quote(k)) ? "" : " AS " + quote(k))).orElse(quote(k)))
                 .collect(Collectors.joining(", "));
             if (reexamine.isEmpty()) {
-                return baseline.isPresent() ? sql.keyColumnsOf(sql.staging.snapshot(baseline.getAsLong()), FINGERPRINT)
+                return baseline.isPresent() ? sql.keyColumnsOf(sql.sync.snapshot(baseline.getAsLong()), FINGERPRINT)
                     : sql.keyColumnsOf(sql.staging.snapshot(run), "CAST(NULL AS BYTES)") + " WHERE FALSE";
             }
             StringBuilder union = new StringBuilder();
             if (baseline.isPresent()) {
                 union.append("    SELECT ").append(keyList).append(", ").append(FINGERPRINT).append(", FALSE AS ").append(REEXAMINE)
-                    .append(" FROM ").append(sql.staging.snapshot(baseline.getAsLong()).quoted());
+                    .append(" FROM ").append(sql.sync.snapshot(baseline.getAsLong()).quoted());
             }
             for (TableRef t : reexamine) {
                 if (union.length() > 0) {
                     union.append("\n    UNION ALL\n");
                 }
-                union.append("    SELECT ").append(sql.staging.diffRun(t.table()).isPresent() ? diffKeyList : keyList)
+                union.append("    SELECT ").append(sql.sync.diffRun(t.table()).isPresent() ? diffKeyList : keyList)
                     .append(", CAST(NULL AS BYTES) AS ").append(FINGERPRINT).append(", TRUE AS ").append(REEXAMINE).append(" FROM ").append(t.quoted());
             }
             return "    SELECT " + keyList + ", IF(LOGICAL_OR(" + REEXAMINE + "), NULL, MAX(" + FINGERPRINT + ")) AS " + FINGERPRINT

@@ -167,18 +167,31 @@ final class SimBigQuery {
 
     /** {@link RunSteps} of one sync against this model. */
     RunSteps steps(SyncConfig config, String sourceName) {
-        return new Steps(config, source(sourceName));
+        return new Steps(config, source(sourceName), new StagingTables(DATASET, config.syncName()), config.ownerId());
+    }
+
+    /** The steps of a dry run of one sync ({@link BigQueryRunSteps#dryRun}): tables of its own, compared with the sync's. */
+    RunSteps dryRunSteps(SyncConfig config, String sourceName, String marker) {
+        return new Steps(config, source(sourceName), new StagingTables(DATASET, config.syncName()).dryRun(marker), "dry-run-" + marker);
     }
 
     private final class Steps implements RunSteps {
         final SyncConfig config;
         final Source source;
+        /** The tables these steps write. */
         final StagingTables staging;
+        /** The sync's own tables, which a diff's old side reads. */
+        final StagingTables syncTables;
+        final String owner;
+        final boolean dryRun;
 
-        Steps(SyncConfig config, Source source) {
+        Steps(SyncConfig config, Source source, StagingTables staging, String owner) {
             this.config = config;
             this.source = source;
-            this.staging = new StagingTables(DATASET, config.syncName());
+            this.staging = staging;
+            this.syncTables = new StagingTables(DATASET, config.syncName());
+            this.owner = owner;
+            this.dryRun = !staging.equals(syncTables);
         }
 
         /**
@@ -254,7 +267,7 @@ final class SimBigQuery {
             List<Field> fields = new ArrayList<>(source.schema());
             fields.add(Field.of(SyncSql.FINGERPRINT, StandardSQLTypeName.BYTES));
             Table t = new Table(FieldList.of(fields), rows, expiry());
-            t.owner = config.ownerId();
+            t.owner = owner;
             t.keys = config.keyColumns();
             tables.put(staging.snapshot(run).table(), t);
             snapshotVersion.put(staging.prefix() + run, source.version);
@@ -265,14 +278,14 @@ final class SimBigQuery {
         public void emptySnapshotLike(long run, TableRef fromRef, List<String> keys) {
             job("empty snapshot");
             Table from = require(fromRef);
-            boolean diff = staging.diffRun(fromRef.table()).isPresent();
+            boolean diff = syncTables.diffRun(fromRef.table()).isPresent();
             List<Field> fields = new ArrayList<>(diff ? from.schema.subList(ChangeReader.LEADING_COLUMNS, from.schema.size()) : from.schema);
             if (diff) {
                 fields.add(Field.of(SyncSql.FINGERPRINT, StandardSQLTypeName.BYTES));
             }
             FieldList schema = FieldList.of(fields);
             Table t = new Table(schema, new ArrayList<>(), expiry());
-            t.owner = config.ownerId();
+            t.owner = owner;
             t.keys = keys;
             tables.put(staging.snapshot(run).table(), t);
             snapshotVersion.put(staging.prefix() + run, -1L);
@@ -314,7 +327,7 @@ final class SimBigQuery {
             Map<String, String[]> oldKeys = new LinkedHashMap<>();
             Map<String, String> oldFp = new HashMap<>();
             if (oldSide.baseline().isPresent()) {
-                Table b = require(staging.snapshot(oldSide.baseline().getAsLong()));
+                Table b = require(syncTables.snapshot(oldSide.baseline().getAsLong()));
                 int[] bKeys = indexes(b, keyNames);
                 sameKeyTypes(n, nKeys, b, bKeys);
                 int fp = b.index(SyncSql.FINGERPRINT);
@@ -337,7 +350,7 @@ final class SimBigQuery {
             int nFp = n.index(SyncSql.FINGERPRINT);
             // Buckets from an upper bound of the changes: the snapshot's rows plus the old side's (BigQueryRunSteps.maxChanges).
             long maxChanges = n.rows.size();
-            for (TableRef ref : oldSide.tables(staging)) {
+            for (TableRef ref : oldSide.tables(syncTables)) {
                 maxChanges += require(ref).rows.size();
             }
             int buckets = SyncSql.bucketsFor(maxChanges, CHANGES_PER_BUCKET, config.diffBuckets());
@@ -388,11 +401,11 @@ final class SimBigQuery {
                 Field.of(SyncSql.SEQ, StandardSQLTypeName.INT64), Field.of(SyncSql.OP, StandardSQLTypeName.STRING),
                 Field.of("_bq2k_bytes", StandardSQLTypeName.INT64)));
             shape.columns().forEach(c -> fields.add(n.schema.get(n.index(c.name()))));
-            Table d = new Table(FieldList.of(fields), rows, oldSide.reexamine().isEmpty() ? expiry() : null);
+            Table d = new Table(FieldList.of(fields), rows, oldSide.reexamine().isEmpty() || dryRun ? expiry() : null);
             for (Object[] c : changes) {
                 diffLog.add(staging.diff(run).table() + "#" + d.createdAt + " (old side " + oldSide + "): " + c[1] + " " + c[2]);
             }
-            d.owner = config.ownerId();
+            d.owner = owner;
             d.keys = keyNames;
             d.keyTypes = shape.keyColumns().stream().map(ColumnMapping::bigQueryType).toList();
             tables.put(staging.diff(run).table(), d);
@@ -469,6 +482,37 @@ final class SimBigQuery {
                 }
             }
             return out;
+        }
+
+        @Override
+        public List<SampleKey> sampleKeys(long run, int perOperation) {
+            job("sample keys");
+            Table d = require(staging.diff(run));
+            List<String[]> inOrder = new ArrayList<>(d.rows);
+            inOrder.sort(Comparator.<String[]>comparingInt(r -> Integer.parseInt(r[0])).thenComparingLong(r -> Long.parseLong(r[1])));
+            List<String> keys = d.keys;
+            Map<String, List<SampleKey>> byOp = new TreeMap<>();
+            for (String[] r : inOrder) {
+                List<SampleKey> op = byOp.computeIfAbsent(r[2], o -> new ArrayList<>());
+                if (op.size() < perOperation) {
+                    StringBuilder json = new StringBuilder("{");
+                    for (String k : keys) {
+                        int i = d.index(k);
+                        boolean number = d.schema.get(i).getType().getStandardType() == StandardSQLTypeName.INT64;
+                        json.append(json.length() > 1 ? "," : "").append('"').append(k).append("\":")
+                            .append(r[i] == null ? "null" : number ? r[i] : "\"" + r[i] + "\"");
+                    }
+                    op.add(new SampleKey(r[2], json.append('}').toString()));
+                }
+            }
+            List<SampleKey> out = new ArrayList<>();
+            byOp.values().forEach(out::addAll);
+            return out;
+        }
+
+        @Override
+        public long bytesProcessed() {
+            return 0; // the model bills nothing
         }
 
         @Override

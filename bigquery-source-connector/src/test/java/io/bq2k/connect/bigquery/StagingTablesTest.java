@@ -37,6 +37,18 @@ class StagingTablesTest {
     }
 
     @Test
+    void aDryRunsTablesAreNotTheSyncs() {
+        StagingTables sync = new StagingTables(DS, "users");
+        StagingTables dry = sync.dryRun("k3x9a0b2");
+        assertEquals(new TableRef("proj-1", "stage", "users__plan_k3x9a0b2__snap_3"), dry.snapshot(3));
+        assertEquals(new TableRef("proj-1", "stage", "users__plan_k3x9a0b2__diff_3"), dry.diff(3));
+        org.junit.jupiter.api.Assertions.assertTrue(dry.snapshot(3).table().startsWith(sync.prefix()), "listed under the sync's prefix");
+        assertEquals(OptionalLong.empty(), sync.snapshotRun(dry.snapshot(3).table()), "but never one of its snapshots");
+        assertEquals(OptionalLong.empty(), sync.diffRun(dry.diff(3).table()), "nor of its diffs");
+        org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class, () -> sync.dryRun("a_1"));
+    }
+
+    @Test
     void otherSyncsWithACommonPrefixDoNotMatch() {
         StagingTables a = new StagingTables(DS, "a");
         assertEquals(OptionalLong.empty(), a.snapshotRun("a_b__snap_1"));

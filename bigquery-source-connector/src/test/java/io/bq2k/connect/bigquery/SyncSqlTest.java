@@ -162,6 +162,37 @@ class SyncSqlTest {
     }
 
     @Test
+    void aDryRunsDiffWritesItsOwnTablesComparesWithTheSyncsAndIsNeverDurable() {
+        StagingTables scratch = STAGING.dryRun("abc123");
+        SyncSql dry = SyncSql.dryRun(scratch, STAGING, List.of("id"), 24);
+        String incremental = dry.diff(7, OldSide.incremental(6), COLUMNS, 16);
+        assertEquals(sql("id").diff(7, OldSide.incremental(6), COLUMNS, 16)
+            .replace("`proj-1.stage.users__snap_7`", "`proj-1.stage.users__plan_abc123__snap_7`")
+            .replace("`proj-1.stage.users__diff_7`", "`proj-1.stage.users__plan_abc123__diff_7`"), incremental);
+        assertTrue(incremental.contains("FROM `proj-1.stage.users__snap_6`"), "the sync's baseline: " + incremental);
+        String retake = dry.diff(7, new OldSide(OptionalLong.of(6), List.of(STAGING.diff(7))), COLUMNS, 16);
+        assertTrue(retake.startsWith("CREATE OR REPLACE TABLE `proj-1.stage.users__plan_abc123__diff_7`\nCLUSTER BY _bq2k_bucket, _bq2k_seq\n"
+            + OPTIONS + "\n"), "keeps the safety-net expiration: " + retake);
+        assertTrue(retake.contains("FROM `proj-1.stage.users__snap_6`\n    UNION ALL\n    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, "
+            + "TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__diff_7`"), "re-examines the sync's tables: " + retake);
+        assertEquals(sql("id").snapshot(7, "SELECT 1 AS id").replace("users__snap_7", "users__plan_abc123__snap_7"), dry.snapshot(7, "SELECT 1 AS id"));
+        assertEquals(sql("id").keyCheck(7).replace("users__snap_7", "users__plan_abc123__snap_7"), dry.keyCheck(7));
+        assertEquals(sql("id").emptySnapshotLike(7, STAGING.diff(6)).replace("users__snap_7", "users__plan_abc123__snap_7"),
+            dry.emptySnapshotLike(7, STAGING.diff(6)));
+    }
+
+    @Test
+    void sampleKeysAreTheFirstChangesOfEachOperation() {
+        assertEquals("SELECT _bq2k_op AS op, key FROM (\n"
+            + "  SELECT _bq2k_op, TO_JSON_STRING(STRUCT(`a` AS `a`, `b` AS `b`)) AS key,\n"
+            + "    ROW_NUMBER() OVER (PARTITION BY _bq2k_op ORDER BY _bq2k_bucket, _bq2k_seq) AS _bq2k_n\n"
+            + "  FROM `proj-1.stage.users__diff_7`\n"
+            + ")\n"
+            + "WHERE _bq2k_n <= 5\n"
+            + "ORDER BY op, _bq2k_n", sql("a", "b").sampleKeys(7, 5));
+    }
+
+    @Test
     void diffResyncWithoutBaselineReexaminesEveryListedTable() {
         String s = sql("id").diff(7, new OldSide(OptionalLong.empty(), List.of(STAGING.snapshot(5), STAGING.diff(6))), COLUMNS, 16);
         assertTrue(s.contains("    SELECT `id`, CAST(NULL AS BYTES) AS _bq2k_fp, TRUE AS _bq2k_reexamine FROM `proj-1.stage.users__snap_5`\n"
