@@ -1,9 +1,14 @@
 package io.bq2k.stack;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 
 import io.bq2k.cli.ConnectorDeployer.ConfigFile;
 
@@ -105,7 +110,7 @@ public final class DemoMain {
         return s == null ? 0 : s.run();
     }
 
-    boolean await(long run, boolean trigger, Duration timeout) throws Exception {
+    boolean await(long run, boolean trigger, Duration timeout, Path expectedPlan) throws Exception {
         long t0 = System.nanoTime();
         if (trigger) {
             System.out.println("demo: triggering run " + run + " of " + sourceName + " (PUT /connectors/" + sourceName
@@ -136,6 +141,9 @@ public final class DemoMain {
             progress.interrupt();
         }
         System.out.printf("demo: %s (after %.1fs)%n", s, (System.nanoTime() - t0) / 1e9);
+        if (expectedPlan != null && !matchesPlan(s, expectedPlan)) {
+            return false;
+        }
         MirrorCheck check = MirrorCheck.forQuery(bq, query, keyColumn);
         MirrorCheck.Rows expected = check.readBigQuery(bq, query);
         System.out.println("demo: waiting until MySQL " + stack.mysqlDatabase() + "." + mysqlTable + " equals the query result ("
@@ -144,6 +152,17 @@ public final class DemoMain {
                 line -> System.out.printf("demo:   %5.1fs  %s%n", (System.nanoTime() - t0) / 1e9, line));
         System.out.printf("demo: run %d landed: %s (%.1fs)%n", run, r.summary(), (System.nanoTime() - t0) / 1e9);
         return r.equal();
+    }
+
+    /** Whether the run changed what {@code bin/bq2k plan --json} said it would (the dry run's counts). */
+    private static boolean matchesPlan(PipelineOps.RunSummary s, Path planJson) throws Exception {
+        JsonNode plan = new ObjectMapper().readTree(Files.readString(planJson));
+        String planned = "+" + plan.path("added").asLong() + " ~" + plan.path("changed").asLong() + " -" + plan.path("removed").asLong();
+        String done = "+" + s.added() + " ~" + s.changed() + " -" + s.removed();
+        boolean same = planned.equals(done) && plan.path("run").asLong() == s.run();
+        System.out.printf("demo: the dry run planned run %d: %s; run %d did %s: %s%n", plan.path("run").asLong(), planned, s.run(), done,
+                same ? "as planned" : "DIFFERENT FROM THE PLAN");
+        return same;
     }
 
     boolean verify() throws Exception {
@@ -179,7 +198,8 @@ public final class DemoMain {
 
     static int run(String[] args) throws Exception {
         if (args.length == 0) {
-            System.err.println("usage: DemoMain load --rows N | latest-run | await --run N [--trigger] [--timeout S] | change | verify");
+            System.err.println("usage: DemoMain load --rows N | latest-run | await --run N [--trigger] [--timeout S] [--expect-plan PLAN.json]"
+                    + " | change | verify");
             return 2;
         }
         DemoMain demo = new DemoMain(LocalStack.builder().quiet(true).build());
@@ -187,19 +207,21 @@ public final class DemoMain {
         int rows = 100_000;
         boolean trigger = false;
         long timeout = 900;
+        Path expectedPlan = null;
         for (int i = 1; i < args.length; i++) {
             switch (args[i]) {
                 case "--rows": rows = Integer.parseInt(args[++i]); break;
                 case "--run": run = Long.parseLong(args[++i]); break;
                 case "--trigger": trigger = true; break;
                 case "--timeout": timeout = Long.parseLong(args[++i]); break;
+                case "--expect-plan": expectedPlan = Path.of(args[++i]); break;
                 default: throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         switch (args[0]) {
             case "load": demo.load(rows); return 0;
             case "latest-run": System.out.println(demo.latestRun()); return 0;
-            case "await": return demo.await(run, trigger, Duration.ofSeconds(timeout)) ? 0 : 1;
+            case "await": return demo.await(run, trigger, Duration.ofSeconds(timeout), expectedPlan) ? 0 : 1;
             case "change": demo.change(); return 0;
             case "verify": return demo.verify() ? 0 : 1;
             default: throw new IllegalArgumentException("unknown command " + args[0]);

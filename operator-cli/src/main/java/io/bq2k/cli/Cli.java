@@ -37,7 +37,7 @@ public final class Cli {
             "                                   store also verifies an https Connect URL",
             "  --rest-user USER                 REST basic auth; the password from --rest-password-file FILE or env "
                     + ClientOptions.REST_PASSWORD_ENV,
-            "exit: 0 ok, 1 a command failed, 2 Connect or Kafka unreachable, 64 usage");
+            "exit: 0 ok, 1 a command failed, 2 Connect or Kafka unreachable, 3 plan: the run would fail or be held, 64 usage");
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
@@ -67,6 +67,8 @@ public final class Cli {
                     return deploy(parsed.options(), operands, env, out, err);
                 case "status":
                     return status(parsed.options(), operands, out, err);
+                case "plan":
+                    return PlanCommand.run(parsed.options(), operands, env, out, err);
                 default:
                     err.println("bq2k: unknown command '" + rest.get(0) + "'\n" + USAGE);
                     return 64;

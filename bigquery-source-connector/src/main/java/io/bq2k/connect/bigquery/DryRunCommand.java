@@ -55,10 +55,25 @@ public final class DryRunCommand {
             err.println("usage: plan CONFIG.json [--offsets OFFSETS.json] [--samples N] [--json]  (" + e.getMessage() + ")");
             return 2;
         }
+        try {
+            return plan(connectorConfig(Files.readString(Path.of(config))), offsets == null ? null : Files.readString(Path.of(offsets)),
+                    samples, json, out, err);
+        } catch (IOException | RuntimeException e) {
+            err.println("plan: " + e.getMessage());
+            return 1;
+        }
+    }
+
+    /**
+     * Plans {@code connector}'s next run against the committed offset in {@code offsetsJson} (the answer of
+     * {@code GET /connectors/{name}/offsets}, or null for none), prints the report and returns the exit status. The
+     * operator CLI ({@code bin/bq2k plan}) calls this with the answer it fetched from Connect.
+     */
+    public static int plan(Map<String, String> connector, String offsetsJson, int samples, boolean json, PrintStream out,
+                           PrintStream err) {
         DryRunReport report;
         try {
-            Map<String, String> connector = connectorConfig(Files.readString(Path.of(config)));
-            Map<String, Object> offset = offsets == null ? null : committedOffset(Files.readString(Path.of(offsets)), connector);
+            Map<String, Object> offset = offsetsJson == null ? null : committedOffset(offsetsJson, connector);
             report = DryRun.plan(connector, offset, samples);
         } catch (IOException | RuntimeException e) {
             err.println("plan: " + e.getMessage());
