@@ -167,7 +167,12 @@ class OperatorCliIT {
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         int rc = (Integer) run.invoke(null, args, environment, new PrintStream(out, true, StandardCharsets.UTF_8),
                 new PrintStream(err, true, StandardCharsets.UTF_8));
-        return new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        Result r = new Result(rc, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+        if (rc != 0) {
+            // What an operator sees on a failure, in the test log.
+            System.out.println("bq2k " + String.join(" ", args) + "\n  -> exit " + rc + ": " + r.err().strip().lines().findFirst().orElse(""));
+        }
+        return r;
     }
 
     /** The CLI reaching the cluster over TLS only: HTTPS REST with basic auth, the SSL listener, the trust store of the properties file. */
