@@ -123,6 +123,12 @@ class OperatorCliIT {
         if (stack != null) {
             stack.down(false);
         }
+        // The certificates, key stores and config files.
+        try (var files = Files.walk(tmp)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (java.io.IOException ignored) {
+            // best effort
+        }
     }
 
     /**
