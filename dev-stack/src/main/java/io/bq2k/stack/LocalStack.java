@@ -20,6 +20,7 @@ import java.util.TreeSet;
 
 import org.apache.kafka.clients.admin.Admin;
 
+import io.bq2k.cli.ConnectRest;
 import io.bq2k.cli.ConnectorDeployer;
 
 /**
@@ -96,6 +97,10 @@ public final class LocalStack implements AutoCloseable {
     public String bqGrpcEndpoint() { return s.bqGrpcEndpoint(); }
     public String kafkaBootstrap() { return s.kafkaBootstrap(); }
     public String connectUrl() { return s.connectUrl(); }
+    /** The broker's SSL listener, or null (see {@link StackSettings.Builder#brokerSslListener}). */
+    public String kafkaSslBootstrap() { return s.kafkaSslBootstrap(); }
+    /** The worker's HTTPS REST listener, or null (see {@link StackSettings.Builder#connectHttpsListener}). */
+    public String connectHttpsUrl() { return s.connectHttpsUrl(); }
     public String mysqlDatabase() { return s.mysqlDatabase; }
     public String mysqlUser() { return s.mysqlUser; }
     public String mysqlPassword() { return s.mysqlPassword; }
@@ -111,7 +116,12 @@ public final class LocalStack implements AutoCloseable {
 
     /** A deployer bound to this stack's worker and placeholders: the operator CLI's, given the stack's addresses. */
     public ConnectorDeployer deployer() {
-        return new ConnectorDeployer(s.connectUrl(), s.placeholders(), s.quiet ? null : System.out);
+        return new ConnectorDeployer(connectRest(), s.placeholders(), s.quiet ? null : System.out);
+    }
+
+    /** A REST client of this stack's worker (plain HTTP listener), with its basic-auth credentials when it requires them. */
+    public ConnectRest connectRest() {
+        return new ConnectRest(s.connectUrl(), s.connectRestUser, s.connectRestPassword, null);
     }
 
     public BigQueryRest bigQuery() { return new BigQueryRest(s.bqRestUrl(), s.bqProject); }

@@ -46,6 +46,18 @@ public final class StackSettings {
     final Duration startTimeout;
     final boolean quiet;
     final boolean stopOnJvmExit;
+    /** 0 = no SSL listener on the broker. */
+    final int kafkaSslPort;
+    final Path kafkaSslKeystore;
+    final String kafkaSslPassword;
+    /** 0 = the worker's REST API on plain HTTP only. */
+    final int connectHttpsPort;
+    final Path connectHttpsKeystore;
+    final String connectHttpsPassword;
+    /** null = no REST authentication. */
+    final String connectRestUser;
+    final String connectRestPassword;
+    final List<String> connectJvmOptions;
 
     private StackSettings(Builder b) {
         this.projectRoot = b.projectRoot.toAbsolutePath().normalize();
@@ -74,6 +86,15 @@ public final class StackSettings {
         this.startTimeout = b.startTimeout;
         this.quiet = b.quiet;
         this.stopOnJvmExit = b.stopOnJvmExit;
+        this.kafkaSslPort = b.kafkaSslPort;
+        this.kafkaSslKeystore = b.kafkaSslKeystore == null ? null : b.kafkaSslKeystore.toAbsolutePath().normalize();
+        this.kafkaSslPassword = b.kafkaSslPassword;
+        this.connectHttpsPort = b.connectHttpsPort;
+        this.connectHttpsKeystore = b.connectHttpsKeystore == null ? null : b.connectHttpsKeystore.toAbsolutePath().normalize();
+        this.connectHttpsPassword = b.connectHttpsPassword;
+        this.connectRestUser = b.connectRestUser;
+        this.connectRestPassword = b.connectRestPassword;
+        this.connectJvmOptions = List.copyOf(b.connectJvmOptions);
     }
 
     // ------------------------------------------------------------------ files
@@ -91,7 +112,14 @@ public final class StackSettings {
     /** {@code 127.0.0.1:<grpc>}: the Storage Read API endpoint (plaintext). */
     public String bqGrpcEndpoint() { return "127.0.0.1:" + bqGrpcPort; }
     public String kafkaBootstrap() { return "127.0.0.1:" + kafkaPort; }
+    /** The worker's plain-HTTP REST API: what the stack itself (probe, deployer, harness) uses. */
     public String connectUrl() { return "http://127.0.0.1:" + connectPort; }
+    /** {@code 127.0.0.1:<ssl port>}: the broker's SSL listener, or null when it has none. */
+    public String kafkaSslBootstrap() { return kafkaSslPort > 0 ? "127.0.0.1:" + kafkaSslPort : null; }
+    /** {@code https://127.0.0.1:<https port>}: the worker's HTTPS REST listener, or null when it has none. */
+    public String connectHttpsUrl() { return connectHttpsPort > 0 ? "https://127.0.0.1:" + connectHttpsPort : null; }
+    /** The REST basic-auth user the worker requires, or null when its REST API is open. */
+    public String connectRestUser() { return connectRestUser; }
 
     /** The JDBC URL of the demo database (the sink's URL shape). */
     public String mysqlJdbcUrl() {
@@ -154,6 +182,15 @@ public final class StackSettings {
         private Duration startTimeout = Duration.ofSeconds(envInt("STACK_START_TIMEOUT", 180));
         private boolean stopOnJvmExit;
         private boolean quiet;
+        private int kafkaSslPort;
+        private Path kafkaSslKeystore;
+        private String kafkaSslPassword;
+        private int connectHttpsPort;
+        private Path connectHttpsKeystore;
+        private String connectHttpsPassword;
+        private String connectRestUser;
+        private String connectRestPassword;
+        private final List<String> connectJvmOptions = new ArrayList<>();
 
         Builder() {}
 
@@ -186,6 +223,49 @@ public final class StackSettings {
         public Builder stopOnJvmExit(boolean b) { this.stopOnJvmExit = b; return this; }
         /** No progress lines on stdout. */
         public Builder quiet(boolean b) { this.quiet = b; return this; }
+
+        /**
+         * An extra broker listener {@code SSL://127.0.0.1:<port>} (advertised as such) with the server
+         * key and certificate of a PKCS12 key store; the PLAINTEXT listener stays what the stack uses.
+         * Port 0: a free one. The address: {@link StackSettings#kafkaSslBootstrap()}.
+         */
+        public Builder brokerSslListener(int port, Path keystore, String password) {
+            this.kafkaSslPort = port > 0 ? port : freePortBesides(usedPorts());
+            this.kafkaSslKeystore = keystore;
+            this.kafkaSslPassword = password;
+            return this;
+        }
+
+        /**
+         * An extra REST listener {@code https://127.0.0.1:<port>} on the worker with the server key and
+         * certificate of a PKCS12 key store; the plain HTTP listener stays the advertised one, which the
+         * stack's probe and harness use. Port 0: a free one. The address: {@link StackSettings#connectHttpsUrl()}.
+         */
+        public Builder connectHttpsListener(int port, Path keystore, String password) {
+            this.connectHttpsPort = port > 0 ? port : freePortBesides(usedPorts());
+            this.connectHttpsKeystore = keystore;
+            this.connectHttpsPassword = password;
+            return this;
+        }
+
+        /**
+         * REST basic authentication on every listener of the worker (Kafka's
+         * {@code BasicAuthSecurityRestExtension} with a JAAS {@code PropertyFileLoginModule} holding this one
+         * user); the stack's own probe and deployer send these credentials.
+         */
+        public Builder connectRestBasicAuth(String user, String password) {
+            this.connectRestUser = user;
+            this.connectRestPassword = password;
+            return this;
+        }
+
+        /** One more JVM option of the worker, e.g. {@code -Dsome.property=value}. */
+        public Builder connectJvmOption(String option) { this.connectJvmOptions.add(option); return this; }
+
+        private List<Integer> usedPorts() {
+            return List.of(bqRestPort, bqGrpcPort, mysqlPort, kafkaPort, kafkaControllerPort, connectPort, connectJmxPort,
+                    kafkaSslPort, connectHttpsPort);
+        }
 
         /** Free random ports for every component (and the JMX port if {@code withJmx}): for tests. */
         public Builder randomPorts(boolean withJmx) {
@@ -244,6 +324,16 @@ public final class StackSettings {
                 }
             }
         }
+    }
+
+    static int freePortBesides(List<Integer> taken) {
+        for (int i = 0; i < 20; i++) {
+            int p = freePorts(1)[0];
+            if (!taken.contains(p)) {
+                return p;
+            }
+        }
+        throw new IllegalStateException("no free port found besides " + taken);
     }
 
     private static String env(String name, String dflt) {
