@@ -61,13 +61,13 @@ public final class PipelineOps {
     private final String bootstrap;
     private final ConnectRest rest;
 
-    public PipelineOps(String bootstrap, String connectUrl) {
+    public PipelineOps(String bootstrap, ConnectRest rest) {
         this.bootstrap = bootstrap;
-        this.rest = new ConnectRest(connectUrl);
+        this.rest = rest;
     }
 
     public static PipelineOps of(LocalStack stack) {
-        return new PipelineOps(stack.kafkaBootstrap(), stack.connectUrl());
+        return new PipelineOps(stack.kafkaBootstrap(), stack.connectRest());
     }
 
     /**

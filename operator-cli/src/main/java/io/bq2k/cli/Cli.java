@@ -51,7 +51,7 @@ public final class Cli {
         ClientOptions.Parsed parsed;
         try {
             parsed = ClientOptions.parse(args, env);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | java.io.UncheckedIOException e) {
             err.println("bq2k: " + e.getMessage());
             return 64;
         }

@@ -298,11 +298,18 @@ public final class ConnectorDeployer {
     }
 
     private HttpResponse<String> send(String method, String path, String body) {
+        HttpResponse<String> r;
         try {
-            return rest.send(method, path, body);
+            r = rest.send(method, path, body);
         } catch (UncheckedIOException e) {
-            throw new DeployException(e.getMessage() + " (is the worker up? bin/stack status)");
+            throw new DeployException(e.getMessage() + " (is the worker up, and is the URL's scheme and trust store right?)");
         }
+        if (r.statusCode() == 401 || r.statusCode() == 403) {
+            throw new DeployException(method + " " + rest.baseUrl() + path + " -> HTTP " + r.statusCode()
+                    + ": the worker refused the REST credentials (--rest-user with --rest-password-file or env "
+                    + ClientOptions.REST_PASSWORD_ENV + ")");
+        }
+        return r;
     }
 
     private static String toJson(Object o) {

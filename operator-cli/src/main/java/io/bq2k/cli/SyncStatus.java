@@ -261,8 +261,10 @@ public final class SyncStatus {
             admin.describeCluster().clusterId().get(15, TimeUnit.SECONDS);
         } catch (Exception e) {
             admin.close(Duration.ZERO);
-            throw new Unreachable("Kafka at " + bootstrap + " is unreachable (" + e.getClass().getSimpleName()
-                + "). Is the broker up? Try: bin/stack status; or pass --bootstrap host:port.");
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new Unreachable("Kafka at " + bootstrap + " is unreachable (" + cause.getClass().getSimpleName()
+                + (cause.getMessage() == null ? "" : ": " + cause.getMessage())
+                + "). Is the broker up, and do --bootstrap and --command-config (security.protocol, trust store) match its listener?");
         }
         return admin;
     }
