@@ -41,6 +41,10 @@ final class Baselines {
         double mysqlRowsPerSec() { return rows / mysqlSeconds; }
     }
 
+    /** The baselines' MySQL tables. */
+    static final String SEED_TABLE = "bench_seed";
+    static final String UPSERT_TABLE = "bench_upsert";
+
     static final String DDL_COLUMNS = "(id BIGINT NOT NULL PRIMARY KEY, f_int BIGINT NULL, f_float DOUBLE NULL, f_str LONGTEXT NULL,"
             + " f_ts DATETIME(6) NULL, f_num DECIMAL(38,9) NULL)";
 
@@ -74,9 +78,9 @@ final class Baselines {
      * the anonymous result table the client pages through by default (404 from the second page on).
      */
     private Iterable<FieldValueList> pages(String query, String resultTable) throws InterruptedException {
-        TableId dest = TableId.of(Emulator.DATASET, resultTable);
+        TableId dest = TableId.of(BenchData.DATASET, resultTable);
         // (The emulator ignores a query job's destinationTable: materialize with DDL instead, same effect.)
-        bigquery.query(QueryJobConfiguration.newBuilder("CREATE OR REPLACE TABLE " + Emulator.DATASET + "." + resultTable + " AS " + query)
+        bigquery.query(QueryJobConfiguration.newBuilder("CREATE OR REPLACE TABLE " + BenchData.DATASET + "." + resultTable + " AS " + query)
                 .setUseLegacySql(false).build());
         TableResult r = bigquery.listTableData(dest, bigquery.getTable(dest).getDefinition().getSchema(),
                 BigQuery.TableDataListOption.pageSize(pageSize));
@@ -125,7 +129,7 @@ final class Baselines {
         long inMysql = 0;
         long rows = 0;
         try (Connection c = DriverManager.getConnection(mysqlBaseUrl, user, password)) {
-            String head = "INSERT IGNORE INTO `" + table + "` (" + Emulator.COLUMNS + ") VALUES ";
+            String head = "INSERT IGNORE INTO `" + table + "` (" + BenchData.COLUMNS + ") VALUES ";
             try (PreparedStatement full = c.prepareStatement(head + tuples(batch))) {
                 List<FieldValueList> buf = new ArrayList<>(batch);
                 for (FieldValueList r : pages(query, "result_" + table)) {
@@ -166,7 +170,7 @@ final class Baselines {
         String url = mysqlBaseUrl + (mysqlBaseUrl.contains("?") ? "&" : "?") + "rewriteBatchedStatements=true";
         try (Connection c = DriverManager.getConnection(url, user, password)) {
             c.setAutoCommit(false);
-            String sql = "INSERT INTO `" + table + "` (" + Emulator.COLUMNS + ") VALUES (?,?,?,?,?,?) ON DUPLICATE KEY UPDATE"
+            String sql = "INSERT INTO `" + table + "` (" + BenchData.COLUMNS + ") VALUES (?,?,?,?,?,?) ON DUPLICATE KEY UPDATE"
                     + " f_int = VALUES(f_int), f_float = VALUES(f_float), f_str = VALUES(f_str), f_ts = VALUES(f_ts), f_num = VALUES(f_num)";
             try (PreparedStatement ps = c.prepareStatement(sql)) {
                 int n = 0;

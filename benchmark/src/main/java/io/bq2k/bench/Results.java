@@ -9,11 +9,16 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+
 /**
  * The printed tables (figure, ours, each baseline, ratio, note; the memory case's runs), the targets,
  * and their JSON.
  */
 final class Results {
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     record Row(String figure, double ours, double seed, double upsert, String ratio, String note) {}
 
@@ -59,7 +64,7 @@ final class Results {
         return String.format(Locale.ROOT, "%.2f", v);
     }
 
-    String markdown(BenchMain b) {
+    String markdown() {
         StringBuilder sb = new StringBuilder();
         if (!rows.isEmpty()) {
             figures(sb);
@@ -101,20 +106,20 @@ final class Results {
                 memRatioPolled, memRatioAfterGc));
     }
 
-    void print(BenchMain b) {
+    void print(BenchOptions o, Map<String, Object> details) {
         System.out.println();
-        System.out.println("BENCHMARK RESULTS (" + b.rows + " rows, median of " + b.reps + ", " + Instant.now() + ", machine "
-                + b.details.get("machine") + ", load avg 1m now " + BenchMain.load1() + ")");
+        System.out.println("BENCHMARK RESULTS (" + o.rows + " rows, median of " + o.reps + ", " + Instant.now() + ", machine "
+                + details.get("machine") + ", load avg 1m now " + HostMetrics.load1() + ")");
         System.out.println();
-        System.out.print(markdown(b));
+        System.out.print(markdown());
         System.out.println();
     }
 
-    void write(BenchMain b, Path out) throws Exception {
+    void write(BenchOptions o, Map<String, Object> details, List<String> failures, Path out) throws Exception {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("finished_at", Instant.now().toString());
-        m.put("rows", b.rows);
-        m.put("reps", b.reps);
+        m.put("rows", o.rows);
+        m.put("reps", o.reps);
         m.put("table", rows);
         m.put("targets", targets);
         if (!memRows.isEmpty()) {
@@ -123,10 +128,10 @@ final class Results {
             m.put("memory_ratio_heap_polled", memRatioPolled);
             m.put("memory_ratio_heap_after_gc", memRatioAfterGc);
         }
-        m.put("markdown", markdown(b));
-        m.put("details", b.details);
-        m.put("failures", b.failures);
+        m.put("markdown", markdown());
+        m.put("details", details);
+        m.put("failures", failures);
         Files.createDirectories(out.toAbsolutePath().getParent());
-        BenchMain.JSON.writeValue(out.toFile(), m);
+        JSON.writeValue(out.toFile(), m);
     }
 }

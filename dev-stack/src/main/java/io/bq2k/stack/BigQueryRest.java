@@ -1,5 +1,6 @@
 package io.bq2k.stack;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.net.URI;
 import java.net.URLEncoder;
@@ -15,25 +16,38 @@ import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 
 /**
- * A minimal BigQuery REST client ({@code jobs.query} + {@code jobs.getQueryResults} paging) for the
- * emulator (or any endpoint that takes no credentials). Values come back as BigQuery's JSON strings.
- * A failed query (the emulator answers HTTP 200 with an {@code errors} array) throws.
+ * A minimal BigQuery REST client for the emulator (or any endpoint that takes no credentials):
+ * statements ({@code jobs.query} + {@code jobs.getQueryResults} paging; DDL and DML too), table
+ * metadata, and load jobs of newline-delimited JSON (multipart upload). Values come back as
+ * BigQuery's JSON strings. A failed query (the emulator answers HTTP 200 with an {@code errors}
+ * array) or load job throws.
  */
 public final class BigQueryRest {
 
     /** A query result: column names and rows of raw string values (null for SQL NULL). */
     public record Result(List<String> columns, List<String> types, List<List<String>> rows) {}
 
+    /** A column of a load job's schema: name, type ({@code INT64}, {@code STRING} ...), mode ({@code REQUIRED} ...; null: not given). */
+    public record Field(String name, String type, String mode) {
+        public static Field of(String name, String type) {
+            return new Field(name, type, null);
+        }
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper();
+    private final String rootUrl;
     private final String baseUrl;
     private final String project;
     private final HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1) // uvicorn rejects the h2c upgrade
             .connectTimeout(Duration.ofSeconds(5)).build();
 
     public BigQueryRest(String restUrl, String project) {
-        this.baseUrl = restUrl.replaceAll("/+$", "") + "/bigquery/v2/projects/" + project;
+        this.rootUrl = restUrl.replaceAll("/+$", "");
+        this.baseUrl = rootUrl + "/bigquery/v2/projects/" + project;
         this.project = project;
     }
 
@@ -110,6 +124,75 @@ public final class BigQueryRest {
             token = r.path("nextPageToken").asText(null);
         } while (token != null && !token.isEmpty());
         return names;
+    }
+
+    /**
+     * Loads newline-delimited JSON into {@code dataset.table} with one load job ({@code jobs.insert},
+     * multipart upload; the table is created if needed) and waits until the job is done.
+     *
+     * @param writeDisposition {@code WRITE_TRUNCATE}, {@code WRITE_APPEND} or {@code WRITE_EMPTY}
+     * @throws IllegalStateException when the upload is refused, the job fails or is not done within 10 minutes
+     */
+    public void loadNdjson(String dataset, String table, List<Field> schema, String writeDisposition, String ndjson) {
+        ObjectNode load = JSON.createObjectNode();
+        load.putObject("destinationTable").put("projectId", project).put("datasetId", dataset).put("tableId", table);
+        load.put("sourceFormat", "NEWLINE_DELIMITED_JSON").put("writeDisposition", writeDisposition).put("createDisposition", "CREATE_IF_NEEDED");
+        ArrayNode fields = load.putObject("schema").putArray("fields");
+        for (Field f : schema) {
+            ObjectNode n = fields.addObject().put("name", f.name()).put("type", f.type());
+            if (f.mode() != null) {
+                n.put("mode", f.mode());
+            }
+        }
+        ObjectNode cfg = JSON.createObjectNode();
+        cfg.putObject("configuration").set("load", load);
+        String boundary = "bq2k" + System.nanoTime();
+        ByteArrayOutputStream body = new ByteArrayOutputStream(ndjson.length() + 2048);
+        body.writeBytes(("--" + boundary + "\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n" + cfg + "\r\n"
+                + "--" + boundary + "\r\nContent-Type: application/octet-stream\r\n\r\n").getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(ndjson.getBytes(StandardCharsets.UTF_8));
+        body.writeBytes(("\r\n--" + boundary + "--\r\n").getBytes(StandardCharsets.UTF_8));
+        String url = rootUrl + "/upload/bigquery/v2/projects/" + project + "/jobs?uploadType=multipart";
+        HttpRequest req = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofMinutes(10))
+                .header("Content-Type", "multipart/related; boundary=" + boundary)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body.toByteArray())).build();
+        JsonNode job;
+        try {
+            HttpResponse<String> r = http.send(req, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+            if (r.statusCode() / 100 != 2) {
+                throw new IllegalStateException("load job into " + dataset + "." + table + ": HTTP " + r.statusCode() + ": " + abbreviate(r.body()));
+            }
+            job = JSON.readTree(r.body());
+        } catch (IOException e) {
+            throw new IllegalStateException("BigQuery POST " + url + " failed: " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+        awaitJob(job, Duration.ofMinutes(10));
+    }
+
+    /** Polls {@code jobs.get} until the job is DONE; throws when it is not done in time or ended with an {@code errorResult}. */
+    private void awaitJob(JsonNode job, Duration timeout) {
+        String jobId = job.path("jobReference").path("jobId").asText();
+        String location = job.path("jobReference").path("location").asText("");
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (job == null || !"DONE".equals(job.path("status").path("state").asText())) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("job " + jobId + " not done after " + timeout + ": " + job);
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted", e);
+            }
+            job = get(baseUrl + "/jobs/" + enc(jobId) + (location.isEmpty() ? "" : "?location=" + enc(location)));
+        }
+        JsonNode err = job.path("status").path("errorResult");
+        if (!err.isMissingNode() && !err.isNull()) {
+            throw new IllegalStateException("job " + jobId + " failed: " + job.path("status"));
+        }
     }
 
     /** GET of a REST resource: its JSON, or null on 404. */

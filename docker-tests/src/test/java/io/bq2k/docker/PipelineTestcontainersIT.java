@@ -29,8 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -44,6 +42,8 @@ import org.testcontainers.containers.wait.strategy.Wait;
 import org.testcontainers.images.builder.ImageFromDockerfile;
 import org.testcontainers.junit.jupiter.Testcontainers;
 import org.testcontainers.kafka.KafkaContainer;
+
+import io.bq2k.stack.BigQueryRest;
 
 /**
  * The end-to-end pipeline on the containers of {@code docker/} (the same images as {@code docker/compose.yaml}):
@@ -77,9 +77,9 @@ class PipelineTestcontainersIT {
     static GenericContainer<?> emulator;
     static GenericContainer<?> connect;
     static String connectUrl;
-    static String bqUrl;
+    static BigQueryRest bq;
 
-    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1) // uvicorn rejects h2c
+    static final HttpClient HTTP = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1) // Connect's REST API
             .connectTimeout(Duration.ofSeconds(10)).build();
 
     @BeforeAll
@@ -132,7 +132,8 @@ class PipelineTestcontainersIT {
         emulator.followOutput(new Slf4jLogConsumer(LoggerFactory.getLogger("bqemulator")).withPrefix("bqemulator"));
         connect.followOutput(new Slf4jLogConsumer(LoggerFactory.getLogger("connect")).withPrefix("connect"));
         connectUrl = "http://" + connect.getHost() + ":" + connect.getMappedPort(8083);
-        bqUrl = "http://" + emulator.getHost() + ":" + emulator.getMappedPort(9050) + "/bigquery/v2/projects/demo";
+        String bqUrl = "http://" + emulator.getHost() + ":" + emulator.getMappedPort(9050);
+        bq = new BigQueryRest(bqUrl, "demo");
         log("stack up: Connect %s, emulator %s, MySQL %s", connectUrl, bqUrl, mysql.getJdbcUrl());
     }
 
@@ -272,12 +273,12 @@ class PipelineTestcontainersIT {
 
     @Test
     void mysqlMirrorsTheQueryResultAfterEachRun() throws Exception {
-        bq("CREATE SCHEMA IF NOT EXISTS it");
-        bq(createSql(1));
-        String count = bq("SELECT COUNT(*) AS n FROM " + BQ_TABLE);
-        assertTrue(count.contains("\"500\""), "emulator: version 1 should have 500 rows: " + count);
-        String one = bq("SELECT CAST(amount AS STRING) AS a FROM " + BQ_TABLE + " WHERE id = 1");
-        assertTrue(one.contains("\"101.92"), "emulator fixture: amount of id 1 should be 101.920: " + one);
+        bq.query("CREATE SCHEMA IF NOT EXISTS it");
+        bq.query(createSql(1));
+        String count = bq.scalar("SELECT COUNT(*) AS n FROM " + BQ_TABLE);
+        assertEquals("500", count, "emulator: version 1 should have 500 rows: " + count);
+        String one = bq.scalar("SELECT CAST(amount AS STRING) AS a FROM " + BQ_TABLE + " WHERE id = 1");
+        assertTrue(one != null && one.startsWith("101.92"), "emulator fixture: amount of id 1 should be 101.920: " + one);
 
         deploy(SINK, sinkConfig());
         deploy(SOURCE, sourceConfig());
@@ -286,7 +287,7 @@ class PipelineTestcontainersIT {
 
         assertMySqlConverges(1);
 
-        bq(createSql(2));
+        bq.query(createSql(2));
         Map<Long, List<Object>> v1 = rows(1);
         Map<Long, List<Object>> v2 = rows(2);
         long inserted = v2.keySet().stream().filter(k -> !v1.containsKey(k)).count();
@@ -375,7 +376,7 @@ class PipelineTestcontainersIT {
         return m;
     }
 
-    // ------------------------------------------------------------------ REST helpers (Connect, emulator)
+    // ------------------------------------------------------------------ Connect REST helpers
 
     static String enc(String s) {
         return URLEncoder.encode(s, StandardCharsets.UTF_8);
@@ -422,25 +423,6 @@ class PipelineTestcontainersIT {
             }
         }
         return sb.append('"').toString();
-    }
-
-    /** jobs.query on the emulator; fails on an error answer (the emulator answers 200 with "errors"). */
-    static String bq(String sql) throws Exception {
-        Map<String, Object> body = new LinkedHashMap<>();
-        body.put("query", sql);
-        body.put("useLegacySql", false);
-        body.put("timeoutMs", 600_000);
-        HttpResponse<String> r = http("POST", bqUrl + "/queries", json(body));
-        String b = r.body();
-        if (r.statusCode() >= 300 || b.contains("\"errors\"") || b.contains("\"errorResult\"")) {
-            fail("emulator query failed (" + r.statusCode() + "): " + b + "\nSQL: " + sql);
-        }
-        Matcher job = Pattern.compile("\"jobId\"\\s*:\\s*\"([^\"]+)\"").matcher(b);
-        long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-        while (b.matches("(?s).*\"jobComplete\"\\s*:\\s*false.*") && job.find(0) && System.nanoTime() < deadline) {
-            b = http("GET", bqUrl + "/queries/" + enc(job.group(1)) + "?timeoutMs=10000", null).body();
-        }
-        return b;
     }
 
     static void deploy(String name, Map<String, String> config) throws Exception {
