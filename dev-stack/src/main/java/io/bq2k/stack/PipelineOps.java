@@ -223,6 +223,7 @@ public final class PipelineOps {
     public RunSummary awaitRun(String runsTopic, long n, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         RunSummary latest = null;
+        long failedSince = -1;
         while (System.nanoTime() < deadline) {
             latest = latestRunOrNull(runsTopic);
             if (latest != null && latest.run() == n) {
@@ -231,10 +232,50 @@ public final class PipelineOps {
             if (latest != null && latest.run() > n) {
                 throw new IllegalStateException("waited for run " + n + " but the latest summary is " + latest);
             }
+            String failure = failedSourceTask(runsTopic);
+            failedSince = failure == null ? -1 : failedSince < 0 ? System.nanoTime() : failedSince;
+            if (failure != null && System.nanoTime() - failedSince > FAILED_FOR.toNanos()) {
+                throw new IllegalStateException("waited for run " + n + " on " + runsTopic + ", but the source task writing it has been FAILED for "
+                        + FAILED_FOR.toSeconds() + " s: " + failure);
+            }
             Thread.sleep(500);
         }
         throw new IllegalStateException("no summary of run " + n + " on " + runsTopic + " within " + timeout.toSeconds()
                 + "s; latest: " + latest);
+    }
+
+    /** How long a source task must stay FAILED before a wait for its run gives up (a restarted task leaves FAILED in seconds). */
+    private static final Duration FAILED_FOR = Duration.ofSeconds(30);
+
+    /** The first lines of the trace of a FAILED task of the source connector writing {@code runsTopic}; null when none failed. */
+    private String failedSourceTask(String runsTopic) {
+        HttpResponse<String> r;
+        try {
+            r = rest.send("GET", "/connectors?expand=info&expand=status", null);
+        } catch (RuntimeException e) {
+            return null; // the worker is restarting: nothing to say yet
+        }
+        if (r.statusCode() != 200) {
+            return null;
+        }
+        try {
+            for (JsonNode c : JSON.readTree(r.body())) {
+                JsonNode config = c.path("info").path("config");
+                String runs = config.path("run.history.topic").asText("");
+                if (!runsTopic.equals(runs.isBlank() ? config.path("topic").asText() + ".runs" : runs)) {
+                    continue;
+                }
+                for (JsonNode t : c.path("status").path("tasks")) {
+                    if ("FAILED".equals(t.path("state").asText())) {
+                        String trace = t.path("trace").asText("");
+                        return trace.lines().limit(3).reduce((a, b) -> a + " | " + b).orElse("");
+                    }
+                }
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return null;
     }
 
     /**

@@ -578,18 +578,7 @@ class FaultLoopIT {
         List<String> backwards = new ArrayList<>();
         for (String t : topics) {
             List<PipelineOps.TopicRecord> records = ops.readAll(t);
-            Map<Long, Long> last = new HashMap<>();
-            for (PipelineOps.TopicRecord rec : records) {
-                if (rec.value() == null) {
-                    continue;
-                }
-                long id = PipelineOps.payload(rec.key()).get("id").asLong();
-                long v = PipelineOps.payload(rec.value()).get("version").asLong();
-                Long prev = last.put(id, v);
-                if (prev != null && v < prev && !reverted.contains(id)) {
-                    backwards.add(t + " id " + id + ": " + prev + " then " + v);
-                }
-            }
+            VersionedTable.versionsGoingBackwards(records, reverted).forEach(b -> backwards.add(t + " " + b));
             if (t.equals(topic)) {
                 MirrorCheck.Result latest = check.compare(expected, check.latestPerKey(records, 9));
                 assertTrue(latest.equal(), () -> "seed " + seed + ", run " + run + " (" + fault + ", " + s.mode() + "): the latest value per key on "

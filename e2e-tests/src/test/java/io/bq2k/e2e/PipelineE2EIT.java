@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
@@ -279,20 +280,12 @@ class PipelineE2EIT {
         MirrorCheck.Result latest = check.compare(check.rows(big.rows(2)), latestPerKey(records));
         assertTrue(latest.equal(), () -> "I4: topic latest-per-key vs version 2: " + latest.summary());
         Map<Long, Integer> partitionOf = new HashMap<>();
-        Map<Long, Long> lastVersion = new HashMap<>();
-        List<String> backwards = new ArrayList<>();
-        for (PipelineOps.TopicRecord r : records) { // readAll: per partition in offset order
+        for (PipelineOps.TopicRecord r : records) {
             long id = PipelineOps.payload(r.key()).get("id").asLong();
             Integer p = partitionOf.putIfAbsent(id, r.partition());
             assertTrue(p == null || p == r.partition(), "key " + id + " on partitions " + p + " and " + r.partition());
-            if (r.value() != null) {
-                long version = PipelineOps.payload(r.value()).get("version").asLong();
-                Long prev = lastVersion.put(id, version);
-                if (prev != null && version < prev && backwards.size() < 10) {
-                    backwards.add("id=" + id + " p" + r.partition() + "@" + r.offset() + ": version " + version + " after " + prev);
-                }
-            }
         }
+        List<String> backwards = VersionedTable.versionsGoingBackwards(records, Set.of());
         assertTrue(backwards.isEmpty(), () -> "I2: versions went backwards: " + backwards);
         log("topic %s: %d records (%d from run 1, %d changes in run 2, %d re-sent after the kill), no key went backwards",
                 topic, total, endAfterRun1, changes, duplicates);

@@ -4,10 +4,14 @@ import java.math.BigDecimal;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 import io.bq2k.stack.MirrorCheck.Column;
 import io.bq2k.stack.MirrorCheck.Type;
+import io.bq2k.stack.PipelineOps;
 
 /**
  * A test table whose version v is a formula of (id, v), built in BigQuery by SQL and computed
@@ -33,6 +37,28 @@ final class VersionedTable {
         this.base = base;
         this.grow = grow;
         this.period = period;
+    }
+
+    /**
+     * Invariant I2 on a topic of this table: per key, in offset order (readAll reads each partition in order),
+     * the {@code version} column never decreases, except for keys whose data itself went back ({@code reverted}).
+     * Returns up to ten violations, described; empty when none.
+     */
+    static List<String> versionsGoingBackwards(List<PipelineOps.TopicRecord> records, Set<Long> reverted) {
+        Map<Long, Long> last = new HashMap<>();
+        List<String> backwards = new ArrayList<>();
+        for (PipelineOps.TopicRecord r : records) {
+            if (r.value() == null) {
+                continue;
+            }
+            long id = PipelineOps.payload(r.key()).get("id").asLong();
+            long version = PipelineOps.payload(r.value()).get("version").asLong();
+            Long prev = last.put(id, version);
+            if (prev != null && version < prev && !reverted.contains(id) && backwards.size() < 10) {
+                backwards.add("id=" + id + " p" + r.partition() + "@" + r.offset() + ": version " + version + " after " + prev);
+            }
+        }
+        return backwards;
     }
 
     int maxId(int v) {

@@ -1,4 +1,4 @@
-package io.bq2k.connect.bigquery.it;
+package io.bq2k.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -17,6 +17,8 @@ import org.junit.jupiter.api.Timeout;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 
+import io.bq2k.stack.BigQueryRest;
+
 /**
  * Every type of the mapping, with a row of NULLs, through the emulator and Kafka: both read
  * paths (Storage Read API and REST) must give the documented Connect values, identical to each other.
@@ -24,9 +26,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 @Timeout(value = 10, unit = java.util.concurrent.TimeUnit.MINUTES)
 class TypeMappingIT {
 
-    static BqEmulator bq;
+    static BigQueryRest bq;
     static EmbeddedConnectCluster connect;
-    static SyncHarness sync;
+    static EmbeddedSync sync;
 
     static final String TABLE = "CREATE OR REPLACE TABLE src.types AS\n"
         + "SELECT 1 AS id, 'Zoë 東京 🚀' AS s, 42 AS i, -1.5 AS f, TRUE AS b, NUMERIC '-12345.678901234' AS n,\n"
@@ -40,10 +42,10 @@ class TypeMappingIT {
 
     @BeforeAll
     static void start() throws Exception {
-        sync = SyncHarness.start("types-it", Map.of(), new java.util.Properties());
+        sync = EmbeddedSync.start("types-it", Map.of(), new java.util.Properties());
         bq = sync.bq;
         connect = sync.connect;
-        bq.sql(TABLE);
+        bq.query(TABLE);
     }
 
     @AfterAll
@@ -60,7 +62,7 @@ class TypeMappingIT {
         connect.configureConnector(name, config);
         sync.awaitRun(name, 1);
         Map<Long, JsonNode> rows = new HashMap<>();
-        TopicContents.read(connect.kafka().bootstrapServers(), name, false).latest().forEach((k, v) -> rows.put(v.get("id").asLong(), v));
+        TopicContents.read(sync.ops, name).latest().forEach((k, v) -> rows.put(v.get("id").asLong(), v));
         return rows;
     }
 

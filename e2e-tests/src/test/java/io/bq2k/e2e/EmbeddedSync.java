@@ -1,5 +1,9 @@
-package io.bq2k.connect.bigquery.it;
+package io.bq2k.e2e;
 
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -7,25 +11,40 @@ import java.util.Map;
 import org.apache.kafka.connect.runtime.rest.entities.ConnectorStateInfo;
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
-
+import io.bq2k.cli.ConnectRest;
 import io.bq2k.connect.bigquery.BigQuerySourceConnector;
+import io.bq2k.stack.BigQueryRest;
+import io.bq2k.stack.Component;
+import io.bq2k.stack.LocalStack;
+import io.bq2k.stack.PipelineOps;
 
-/** An emulator plus an embedded Connect cluster, and the moves a test makes with a sync on them. */
-final class SyncHarness implements AutoCloseable {
+/**
+ * The dev stack's BigQuery emulator (alone, on random ports) plus an embedded Connect cluster (one worker
+ * and a broker inside the test JVM), for tests that need Connect's internals at hand (exactly-once
+ * transactions, offsets API, task restarts). Runs are awaited and topics read with the stack's
+ * {@link PipelineOps}, as in every other end-to-end test.
+ */
+final class EmbeddedSync implements AutoCloseable {
 
-    final BqEmulator bq;
+    final LocalStack emulator;
+    final BigQueryRest bq;
     final EmbeddedConnectCluster connect;
+    final PipelineOps ops;
 
-    private SyncHarness(BqEmulator bq, EmbeddedConnectCluster connect) {
-        this.bq = bq;
+    private EmbeddedSync(LocalStack emulator, EmbeddedConnectCluster connect) {
+        this.emulator = emulator;
+        this.bq = emulator.bigQuery();
         this.connect = connect;
+        String base = URI.create(connect.endpointForResource("connectors")).resolve("/").toString();
+        this.ops = new PipelineOps(connect.kafka().bootstrapServers(), new ConnectRest(base));
     }
 
     /** Starts the emulator (with a dataset {@code src}) and a one-worker cluster; worker and broker properties may be empty. */
-    static SyncHarness start(String name, Map<String, String> workerProps, java.util.Properties brokerProps) throws Exception {
-        BqEmulator bq = BqEmulator.start();
-        bq.sql("CREATE SCHEMA IF NOT EXISTS src");
+    static EmbeddedSync start(String name, Map<String, String> workerProps, java.util.Properties brokerProps) throws Exception {
+        Path dir = Files.createTempDirectory("bq2k-" + name);
+        LocalStack emulator = LocalStack.builder().randomPorts(false).stackDir(dir.resolve("stack")).quiet(true).build();
+        emulator.up(Component.EMULATOR);
+        emulator.bigQuery().query("CREATE SCHEMA IF NOT EXISTS src");
         Map<String, String> worker = new HashMap<>(workerProps); // the cluster modifies it
         worker.putIfAbsent("offset.flush.interval.ms", "500");
         EmbeddedConnectCluster connect = new EmbeddedConnectCluster.Builder().name(name).numWorkers(1)
@@ -34,25 +53,25 @@ final class SyncHarness implements AutoCloseable {
             connect.start();
         } catch (RuntimeException e) {
             connect.stop();
-            bq.close();
+            emulator.down(false);
             throw e;
         }
-        return new SyncHarness(bq, connect);
+        return new EmbeddedSync(emulator, connect);
     }
 
     @Override
     public void close() {
         connect.stop();
-        bq.close();
+        emulator.down(false);
     }
 
     Map<String, String> connectorConfig(String name, String table) {
         Map<String, String> c = new HashMap<>();
         c.put("connector.class", BigQuerySourceConnector.class.getName());
         c.put("tasks.max", "1");
-        c.put("bigquery.project", BqEmulator.PROJECT);
-        c.put("bigquery.endpoint", bq.restEndpoint());
-        c.put("bigquery.storage.endpoint", bq.grpcEndpoint());
+        c.put("bigquery.project", emulator.bqProject());
+        c.put("bigquery.endpoint", emulator.bqRestUrl());
+        c.put("bigquery.storage.endpoint", emulator.bqGrpcEndpoint());
         c.put("bigquery.credentials.type", "none");
         c.put("bigquery.retry.max.attempts", "3");
         c.put("query", "SELECT * FROM src." + table);
@@ -69,24 +88,9 @@ final class SyncHarness implements AutoCloseable {
         return c;
     }
 
-    /** Waits for the run-history record of {@code run} and returns its value. */
-    JsonNode awaitRun(String topic, long run) throws InterruptedException {
-        long deadline = System.currentTimeMillis() + 180_000;
-        while (System.currentTimeMillis() < deadline) {
-            ConnectorStateInfo.TaskState task = task(topic);
-            if (task != null && "FAILED".equals(task.state())) {
-                throw new AssertionError("task failed waiting for run " + run + ": " + task.trace());
-            }
-            if (topicExists(topic + ".runs")) {
-                for (TopicContents.Entry e : TopicContents.read(connect.kafka().bootstrapServers(), topic + ".runs", false).records) {
-                    if (e.value() != null && e.value().get("run").asLong() == run) {
-                        return e.value();
-                    }
-                }
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("run " + run + " of " + topic + " did not finish in time");
+    /** Waits for the summary of {@code run} of the sync writing {@code topic} (fails once its task stays FAILED). */
+    PipelineOps.RunSummary awaitRun(String topic, long run) throws InterruptedException {
+        return ops.awaitRun(topic + ".runs", run, Duration.ofMinutes(3));
     }
 
     String awaitFailure(String connector) throws InterruptedException {
@@ -113,14 +117,6 @@ final class SyncHarness implements AutoCloseable {
             return tasks.isEmpty() ? null : tasks.get(0);
         } catch (RuntimeException notYet) {
             return null;
-        }
-    }
-
-    boolean topicExists(String topic) {
-        try (var admin = connect.kafka().createAdminClient()) {
-            return admin.listTopics().names().get().contains(topic);
-        } catch (Exception e) {
-            return false;
         }
     }
 

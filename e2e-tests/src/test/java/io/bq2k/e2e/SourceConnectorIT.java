@@ -1,4 +1,4 @@
-package io.bq2k.connect.bigquery.it;
+package io.bq2k.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Timeout;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.bq2k.stack.BigQueryRest;
+import io.bq2k.stack.PipelineOps;
+
 
 /**
  * The source connector against real parts: the bqemulator BigQuery emulator (from PyPI) and an
@@ -25,13 +28,13 @@ import com.fasterxml.jackson.databind.JsonNode;
 @Timeout(value = 15, unit = java.util.concurrent.TimeUnit.MINUTES)
 class SourceConnectorIT {
 
-    static BqEmulator bq;
+    static BigQueryRest bq;
     static EmbeddedConnectCluster connect;
-    static SyncHarness sync;
+    static EmbeddedSync sync;
 
     @BeforeAll
     static void start() throws Exception {
-        sync = SyncHarness.start("source-it", Map.of(), new java.util.Properties());
+        sync = EmbeddedSync.start("source-it", Map.of(), new java.util.Properties());
         bq = sync.bq;
         connect = sync.connect;
     }
@@ -71,7 +74,7 @@ class SourceConnectorIT {
     }
 
     static void assertTopicMirrors(String topic, Map<Long, Map<String, Object>> expected) {
-        Map<String, JsonNode> latest = TopicContents.read(connect.kafka().bootstrapServers(), topic, false).latest();
+        Map<String, JsonNode> latest = TopicContents.read(sync.ops, topic).latest();
         Map<Long, JsonNode> byId = new TreeMap<>();
         latest.forEach((k, v) -> byId.put(v.get("id").asLong(), v));
         assertEquals(expected.keySet(), byId.keySet(), "keys in the topic");
@@ -87,30 +90,30 @@ class SourceConnectorIT {
     void fiveRunsMirrorTheQueryAndANoChangeRunEmitsNothing() throws Exception {
         String name = "users_five";
         for (int v = 1; v <= 5; v++) {
-            bq.sql(usersTable(name, v));
+            bq.query(usersTable(name, v));
             if (v == 1) {
                 connect.configureConnector(name, sync.connectorConfig(name, name));
             } else {
                 sync.triggerRun(name);
             }
-            JsonNode summary = sync.awaitRun(name, v);
+            PipelineOps.RunSummary summary = sync.awaitRun(name, v);
             assertTopicMirrors(name, expectedUsers(v));
             if (v > 1) {
-                assertTrue(summary.get("added").asLong() > 0 && summary.get("changed").asLong() > 0 && summary.get("removed").asLong() > 0,
+                assertTrue(summary.added() > 0 && summary.changed() > 0 && summary.removed() > 0,
                     "run " + v + " has inserts, updates and deletes: " + summary);
             }
         }
-        int before = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        int before = TopicContents.read(sync.ops, name).records.size();
         sync.triggerRun(name);
-        JsonNode noChange = sync.awaitRun(name, 6);
-        assertEquals(0, noChange.get("added").asLong() + noChange.get("changed").asLong() + noChange.get("removed").asLong());
-        assertEquals(before, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "a run with no change emits nothing");
+        PipelineOps.RunSummary noChange = sync.awaitRun(name, 6);
+        assertEquals(0, noChange.added() + noChange.changed() + noChange.removed());
+        assertEquals(before, TopicContents.read(sync.ops, name).records.size(), "a run with no change emits nothing");
 
         // A column added to the query is carried from the next run on.
-        bq.sql(usersTable(name, 5).replace("AS seen_at\n", "AS seen_at, CONCAT('tier-', CAST(MOD(id, 4) AS STRING)) AS tier\n"));
+        bq.query(usersTable(name, 5).replace("AS seen_at\n", "AS seen_at, CONCAT('tier-', CAST(MOD(id, 4) AS STRING)) AS tier\n"));
         sync.triggerRun(name);
         sync.awaitRun(name, 7);
-        Map<String, JsonNode> latest = TopicContents.read(connect.kafka().bootstrapServers(), name, false).latest();
+        Map<String, JsonNode> latest = TopicContents.read(sync.ops, name).latest();
         assertEquals(expectedUsers(5).size(), latest.size());
         latest.values().forEach(v -> assertEquals("tier-" + (v.get("id").asLong() % 4), v.get("tier").asText()));
     }
@@ -118,28 +121,28 @@ class SourceConnectorIT {
     @Test
     void badDataFailsTheRunBeforeEmittingAndTheNextGoodRunProceeds() throws Exception {
         String name = "users_bad";
-        bq.sql(usersTable(name, 1));
+        bq.query(usersTable(name, 1));
         connect.configureConnector(name, sync.connectorConfig(name, name));
         sync.awaitRun(name, 1);
-        int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        int good = TopicContents.read(sync.ops, name).records.size();
 
-        bq.sql(usersTable(name, 2) + " UNION ALL SELECT 5, 'dup', 1.0, CURRENT_TIMESTAMP()");
+        bq.query(usersTable(name, 2) + " UNION ALL SELECT 5, 'dup', 1.0, CURRENT_TIMESTAMP()");
         sync.triggerRun(name);
         String trace = sync.awaitFailure(name);
         assertTrue(trace.contains("Sync 'users_bad'") && trace.contains("occur more than once") && trace.contains("{\"id\":5}"), trace);
 
-        bq.sql(usersTable(name, 2) + " UNION ALL SELECT NULL, 'null key', 1.0, CURRENT_TIMESTAMP()");
+        bq.query(usersTable(name, 2) + " UNION ALL SELECT NULL, 'null key', 1.0, CURRENT_TIMESTAMP()");
         sync.triggerRun(name);
         trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("NULL in key column") && trace.contains("{\"id\":null}"), trace);
 
-        bq.sql("DROP TABLE src." + name); // the query no longer validates: the operator restarts the failed task
+        bq.query("DROP TABLE src." + name); // the query no longer validates: the operator restarts the failed task
         sync.restartFailedTask(name);
         trace = sync.awaitFailure(name, trace);
         assertTrue(trace.contains("the query failed in BigQuery") && trace.contains(name), trace);
-        assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size(), "failed runs emitted nothing");
+        assertEquals(good, TopicContents.read(sync.ops, name).records.size(), "failed runs emitted nothing");
 
-        bq.sql(usersTable(name, 2));
+        bq.query(usersTable(name, 2));
         sync.restartFailedTask(name);
         sync.awaitRun(name, 2);
         assertTopicMirrors(name, expectedUsers(2));
@@ -148,24 +151,24 @@ class SourceConnectorIT {
     @Test
     void anEmptyResultIsHeldByTheMassDeleteGuardUntilConfirmed() throws Exception {
         String name = "users_guard";
-        bq.sql(usersTable(name, 1));
+        bq.query(usersTable(name, 1));
         Map<String, String> config = sync.connectorConfig(name, name);
         connect.configureConnector(name, config);
         sync.awaitRun(name, 1);
-        int good = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        int good = TopicContents.read(sync.ops, name).records.size();
 
-        bq.sql("CREATE OR REPLACE TABLE src." + name + " AS SELECT * FROM src." + name + " WHERE FALSE");
+        bq.query("CREATE OR REPLACE TABLE src." + name + " AS SELECT * FROM src." + name + " WHERE FALSE");
         sync.triggerRun(name);
         String trace = sync.awaitFailure(name);
         assertTrue(trace.contains("held by the mass-delete guard") && trace.contains("mass.delete.allow.run=2"), trace);
-        assertEquals(good, TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size());
+        assertEquals(good, TopicContents.read(sync.ops, name).records.size());
 
         config.put("mass.delete.allow.run", "2");
         connect.configureConnector(name, config);
         sync.triggerRun(name);
-        JsonNode summary = sync.awaitRun(name, 2);
-        assertEquals(expectedUsers(1).size(), summary.get("removed").asLong());
-        TopicContents after = TopicContents.read(connect.kafka().bootstrapServers(), name, false);
+        PipelineOps.RunSummary summary = sync.awaitRun(name, 2);
+        assertEquals(expectedUsers(1).size(), summary.removed());
+        TopicContents after = TopicContents.read(sync.ops, name);
         assertTrue(after.latest().isEmpty());
         assertNull(after.records.get(after.records.size() - 1).value());
     }
@@ -174,23 +177,23 @@ class SourceConnectorIT {
     @Test
     void anOffsetResetRepublishesEveryRowAndStillTombstonesRemovedKeys() throws Exception {
         String name = "users_reset";
-        bq.sql(usersTable(name, 1));
+        bq.query(usersTable(name, 1));
         connect.configureConnector(name, sync.connectorConfig(name, name));
         sync.awaitRun(name, 1);
 
         // The operator resets the sync (Connect's offsets REST API) while the data changes.
         connect.stopConnector(name);
         connect.resetConnectorOffsets(name);
-        bq.sql(usersTable(name, 2));
-        int before = TopicContents.read(connect.kafka().bootstrapServers(), name, false).records.size();
+        bq.query(usersTable(name, 2));
+        int before = TopicContents.read(sync.ops, name).records.size();
         connect.resumeConnector(name);
-        JsonNode summary = sync.awaitRun(name, 2);
-        assertEquals("resync", summary.get("mode").asText());
-        assertEquals(expectedUsers(2).size(), summary.get("added").asLong() + summary.get("changed").asLong(),
+        PipelineOps.RunSummary summary = sync.awaitRun(name, 2);
+        assertEquals("resync", summary.mode());
+        assertEquals(expectedUsers(2).size(), summary.added() + summary.changed(),
             "every current row is published again");
         long gone = expectedUsers(1).keySet().stream().filter(id -> !expectedUsers(2).containsKey(id)).count();
-        assertEquals(gone, summary.get("removed").asLong(), "keys gone since the retained snapshot get a tombstone");
-        TopicContents after = TopicContents.read(connect.kafka().bootstrapServers(), name, false);
+        assertEquals(gone, summary.removed(), "keys gone since the retained snapshot get a tombstone");
+        TopicContents after = TopicContents.read(sync.ops, name);
         assertEquals(before + expectedUsers(2).size() + gone, after.records.size());
         assertTopicMirrors(name, expectedUsers(2));
 

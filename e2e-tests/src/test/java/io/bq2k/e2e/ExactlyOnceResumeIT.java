@@ -1,4 +1,4 @@
-package io.bq2k.connect.bigquery.it;
+package io.bq2k.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -18,6 +18,8 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import io.bq2k.stack.BigQueryRest;
+
 /**
  * Resume in the middle of a large run on a worker with exactly-once source support (KIP-618):
  * the task is stopped while a run of 60,000 changes is half emitted and restarted; the run
@@ -28,13 +30,13 @@ import org.junit.jupiter.api.Timeout;
 class ExactlyOnceResumeIT {
 
     static final int ROWS = 60_000;
-    static BqEmulator bq;
+    static BigQueryRest bq;
     static EmbeddedConnectCluster connect;
-    static SyncHarness sync;
+    static EmbeddedSync sync;
 
     @BeforeAll
     static void start() throws Exception {
-        sync = SyncHarness.start("eos-it", Map.of("exactly.once.source.support", "enabled"), transactionLogOnOneBroker());
+        sync = EmbeddedSync.start("eos-it", Map.of("exactly.once.source.support", "enabled"), transactionLogOnOneBroker());
         bq = sync.bq;
         connect = sync.connect;
     }
@@ -91,18 +93,18 @@ class ExactlyOnceResumeIT {
         config.put("exactly.once.support", "required");
         config.put("transaction.boundary", "connector");
 
-        bq.sql(table(1));
+        bq.query(table(1));
         connect.configureConnector(name, config);
         interruptMidRun(name, 0);
         sync.awaitRun(name, 1);
 
-        bq.sql(table(2));
+        bq.query(table(2));
         long afterRun1 = committedRecords(name);
         sync.triggerRun(name);
         interruptMidRun(name, afterRun1);
         sync.awaitRun(name, 2);
 
-        TopicContents committed = TopicContents.read(connect.kafka().bootstrapServers(), name, true);
+        TopicContents committed = TopicContents.read(sync.ops, name);
         // Per key: how many records of each version (index 1 and 2), and the last version seen (index 0).
         Map<String, int[]> versionsPerKey = new HashMap<>();
         for (TopicContents.Entry e : committed.records) {

@@ -1,4 +1,4 @@
-package io.bq2k.connect.bigquery.it;
+package io.bq2k.e2e;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,12 +16,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.google.cloud.bigquery.DatasetId;
-import com.google.cloud.bigquery.Table;
 
 import io.bq2k.connect.bigquery.DryRun;
 import io.bq2k.connect.bigquery.DryRunCommand;
 import io.bq2k.connect.bigquery.DryRunReport;
+
+import io.bq2k.stack.PipelineOps;
 
 /**
  * The dry run ("plan") against the BigQuery emulator and a sync that ran for real: after the demo's kind of changes
@@ -31,11 +31,11 @@ import io.bq2k.connect.bigquery.DryRunReport;
 @Timeout(value = 15, unit = java.util.concurrent.TimeUnit.MINUTES)
 class DryRunIT {
 
-    static SyncHarness sync;
+    static EmbeddedSync sync;
 
     @BeforeAll
     static void start() throws Exception {
-        sync = SyncHarness.start("dry-run-it", Map.of(), new java.util.Properties());
+        sync = EmbeddedSync.start("dry-run-it", Map.of(), new java.util.Properties());
     }
 
     @AfterAll
@@ -55,11 +55,7 @@ class DryRunIT {
     }
 
     private Set<String> stagingTables() {
-        Set<String> names = new TreeSet<>();
-        for (Table t : sync.bq.client().listTables(DatasetId.of(BqEmulator.PROJECT, "bq2k_staging")).iterateAll()) {
-            names.add(t.getTableId().getTable());
-        }
-        return names;
+        return new TreeSet<>(sync.bq.tableNames("bq2k_staging"));
     }
 
     /** The answer of GET /connectors/{name}/offsets once it says run {@code run} is done (offsets are flushed every 500 ms). */
@@ -81,15 +77,15 @@ class DryRunIT {
     @Test
     void planReportsTheNextRunExactlyAndLeavesNothing() throws Exception {
         String name = "users_plan";
-        sync.bq.sql(users(name, 200));
+        sync.bq.query(users(name, 200));
         sync.connect.configureConnector(name, sync.connectorConfig(name, name));
         sync.awaitRun(name, 1);
 
         // The demo's changes: updates (% 100 = 7: plan and sessions; = 8: experiment group), deletes (= 9), inserts.
-        sync.bq.sql("UPDATE src." + name + " SET plan = 'pro', sessions_30d = sessions_30d + 1 WHERE MOD(id, 100) = 7");
-        sync.bq.sql("UPDATE src." + name + " SET experiment_group = 'control' WHERE MOD(id, 100) = 8");
-        sync.bq.sql("DELETE FROM src." + name + " WHERE MOD(id, 100) = 9");
-        sync.bq.sql("INSERT INTO src." + name + " SELECT id, 'free', 1, NULL FROM UNNEST(GENERATE_ARRAY(201, 210)) AS id");
+        sync.bq.query("UPDATE src." + name + " SET plan = 'pro', sessions_30d = sessions_30d + 1 WHERE MOD(id, 100) = 7");
+        sync.bq.query("UPDATE src." + name + " SET experiment_group = 'control' WHERE MOD(id, 100) = 8");
+        sync.bq.query("DELETE FROM src." + name + " WHERE MOD(id, 100) = 9");
+        sync.bq.query("INSERT INTO src." + name + " SELECT id, 'free', 1, NULL FROM UNNEST(GENERATE_ARRAY(201, 210)) AS id");
 
         Map<String, String> config = sync.connect.connectorInfo(name).config();
         String offsets = awaitDoneOffsets(name, config, 1);
@@ -127,9 +123,9 @@ class DryRunIT {
 
         // The sync's next real run makes exactly the planned changes.
         sync.triggerRun(name);
-        JsonNode summary = sync.awaitRun(name, 2);
-        assertEquals(List.of(10L, 4L, 2L), List.of(summary.get("added").asLong(), summary.get("changed").asLong(), summary.get("removed").asLong()),
+        PipelineOps.RunSummary summary = sync.awaitRun(name, 2);
+        assertEquals(List.of(10L, 4L, 2L), List.of(summary.added(), summary.changed(), summary.removed()),
             summary.toString());
-        assertEquals(208, summary.get("rows").asLong());
+        assertEquals(208, summary.rows());
     }
 }
