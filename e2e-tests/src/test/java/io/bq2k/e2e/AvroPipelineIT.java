@@ -86,9 +86,13 @@ class AvroPipelineIT {
     }
 
     @AfterAll
-    void down() {
+    void down() throws java.io.IOException {
+        boolean keep = Boolean.getBoolean("e2e.keepData");
         if (stack != null) {
-            stack.down(Boolean.getBoolean("e2e.keepData"));
+            stack.down(keep);
+        }
+        if (!keep && tmp != null) {
+            Files.deleteIfExists(tmp); // empty once the stack dir is wiped
         }
     }
 
