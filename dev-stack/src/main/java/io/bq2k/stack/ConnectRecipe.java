@@ -16,7 +16,8 @@ import java.util.Map;
 
 /**
  * A distributed Connect worker: the base properties file followed by this stack's overrides, a
- * plugin.path with our connector and the unpacked Debezium sink, optional JMX. The MySQL password
+ * plugin.path with our connector, the unpacked Debezium sink and Apicurio's Avro converter (its own plugin
+ * directory, {@code target/plugins/apicurio-converter}), optional JMX. The MySQL password
  * reaches it as the environment variable {@code MYSQL_PASSWORD}, which connector configs reference
  * through the worker's env config provider ({@code ${env:MYSQL_PASSWORD}}), never as plain text.
  */
@@ -183,6 +184,9 @@ final class ConnectRecipe implements ComponentRecipe {
         return s.projectRoot.resolve("bigquery-source-connector/target/plugin/bigquery-source-connector");
     }
 
+    /** The plugin directory of Apicurio's converter under {@code target/plugins} (dev-stack/pom.xml fills it). */
+    static final String APICURIO_CONVERTER_DIR = "apicurio-converter";
+
     private Path sinkPluginsDir() {
         return s.moduleDir.resolve("target/plugins");
     }
@@ -197,6 +201,10 @@ final class ConnectRecipe implements ComponentRecipe {
         if (!Files.isDirectory(sinkPluginsDir().resolve("debezium-connector-jdbc"))) {
             w.add("Debezium JDBC sink not unpacked (" + sinkPluginsDir() + "): run `mvn -q -B -pl " + StackSettings.MODULE
                     + " -am package -DskipTests`");
+        }
+        if (!Files.isDirectory(sinkPluginsDir().resolve(APICURIO_CONVERTER_DIR))) {
+            w.add("Apicurio's Avro converter not in " + sinkPluginsDir() + " (the configs in config/avro/ need it): run `mvn -q -B -pl "
+                    + StackSettings.MODULE + " -am package -DskipTests`");
         }
         return w;
     }

@@ -64,6 +64,7 @@ public final class LocalStack implements AutoCloseable {
         recipes.put(Component.MARIADB, new MariaDbRecipe(settings, supervisor));
         recipes.put(Component.KAFKA, new KafkaRecipe(settings, supervisor));
         recipes.put(Component.CONNECT, connect);
+        recipes.put(Component.REGISTRY, new RegistryRecipe(settings));
         if (settings.stopOnJvmExit) {
             Runtime.getRuntime().addShutdownHook(new Thread(() -> down(true), "dev-stack-down"));
         }
@@ -90,6 +91,9 @@ public final class LocalStack implements AutoCloseable {
     public int mysqlPort() { return s.mysqlPort; }
     public int kafkaPort() { return s.kafkaPort; }
     public int connectPort() { return s.connectPort; }
+    public int registryPort() { return s.registryPort; }
+    /** Apicurio's v2 API, the {@code apicurio.registry.url} of its converter and serdes (the registry runs when started: {@link Component#REGISTRY}). */
+    public String registryUrl() { return s.registryUrl(); }
     /** 0 when JMX remote is off. */
     public int connectJmxPort() { return s.connectJmxPort; }
     public String bqProject() { return s.bqProject; }
@@ -150,21 +154,24 @@ public final class LocalStack implements AutoCloseable {
 
     // ------------------------------------------------------------------ lifecycle
 
-    /** Starts every component not already running and waits until all are ready (idempotent). */
+    /**
+     * Starts every default component not already running and waits until all are ready (idempotent). The schema
+     * registry is not a default one: {@code up(Component.values())} starts it too.
+     */
     public void up() {
-        up(Component.values());
+        up(Component.defaults());
     }
 
     /**
      * Starts the given components (not already running ones) and waits until they are ready.
-     * Emulator, MariaDB and Kafka start in parallel; the worker once Kafka is ready.
+     * Emulator, MariaDB, Kafka and the registry start in parallel; the worker once Kafka is ready.
      */
     public void up(Component... components) {
         Set<Component> want = new TreeSet<>(Arrays.asList(components));
         prepareStackDir();
         Map<Component, Instant> spawned = new EnumMap<>(Component.class);
         try {
-            for (Component c : List.of(Component.EMULATOR, Component.MARIADB, Component.KAFKA)) {
+            for (Component c : List.of(Component.EMULATOR, Component.MARIADB, Component.KAFKA, Component.REGISTRY)) {
                 if (want.contains(c) && !isRunning(c)) {
                     supervisor.spawn(recipes.get(c));
                     spawned.put(c, Instant.now());
@@ -180,7 +187,7 @@ public final class LocalStack implements AutoCloseable {
                 supervisor.spawn(connect);
                 spawned.put(Component.CONNECT, Instant.now());
             }
-            for (Component c : List.of(Component.MARIADB, Component.EMULATOR, Component.CONNECT)) {
+            for (Component c : List.of(Component.MARIADB, Component.EMULATOR, Component.CONNECT, Component.REGISTRY)) {
                 if (want.contains(c)) {
                     supervisor.awaitReady(recipes.get(c), spawned.get(c));
                 }
@@ -210,6 +217,8 @@ public final class LocalStack implements AutoCloseable {
     public void stopMariaDb() { stop(Component.MARIADB); }
     public void stopKafka() { stop(Component.KAFKA); }
     public void stopWorker() { stop(Component.CONNECT); }
+    public void startRegistry() { start(Component.REGISTRY); }
+    public void stopRegistry() { stop(Component.REGISTRY); }
 
     /** Graceful stop (SIGTERM, then SIGKILL after a timeout); leftovers of its process tree are killed. */
     public void stop(Component c) { supervisor.stop(recipes.get(c)); }
@@ -225,7 +234,7 @@ public final class LocalStack implements AutoCloseable {
 
     /** Stops everything (worker first); {@code keepData=false} then deletes the stack dir. */
     public void down(boolean keepData) {
-        for (Component c : List.of(Component.CONNECT, Component.KAFKA, Component.MARIADB, Component.EMULATOR)) {
+        for (Component c : List.of(Component.CONNECT, Component.REGISTRY, Component.KAFKA, Component.MARIADB, Component.EMULATOR)) {
             try {
                 stop(c);
             } catch (RuntimeException e) {
@@ -280,12 +289,18 @@ public final class LocalStack implements AutoCloseable {
 
     public String address(Component c) { return recipes.get(c).address(); }
 
-    /** Running and ready state of every component (the readiness probes take up to ~2 s each). */
+    /**
+     * Running and ready state of every default component, and of the others (the registry) while they run (the
+     * readiness probes take up to ~2 s each).
+     */
     public List<ComponentStatus> status() {
         List<ComponentStatus> out = new ArrayList<>();
         for (Component c : Component.values()) {
             ComponentRecipe r = recipes.get(c);
             Optional<ProcessHandle> p = supervisor.running(r);
+            if (p.isEmpty() && !c.byDefault()) {
+                continue;
+            }
             String detail = p.isPresent() ? ProcessSupervisor.probeQuietly(r) : null;
             out.add(new ComponentStatus(c, p.isPresent(), detail != null, p.map(ProcessHandle::pid).orElse(-1L),
                     r.address(), s.dataDir(c), s.logFile(c), detail == null ? "" : detail));

@@ -210,6 +210,43 @@ public final class MirrorCheck {
         return row;
     }
 
+    /**
+     * Canonical row from a record value as a plain Avro consumer sees it: {@code field} returns a field's value by
+     * column name (e.g. {@code GenericRecord::get}). Without Avro's logical-type conversions (what Apicurio's and
+     * Confluent's deserializers return): INT64 and TIMESTAMP ({@code io.debezium.time.MicroTimestamp}) a {@code Long},
+     * STRING a {@code CharSequence} ({@code Utf8}), NUMERIC ({@code decimal} logical type) a {@code ByteBuffer} of the
+     * two's-complement unscaled value at {@code decimalScale}, DATE ({@code date}) an {@code Integer} of days since
+     * 1970-01-01; with conversions, {@code BigDecimal} and {@code LocalDate} are taken as they are.
+     */
+    public List<Object> fromAvro(java.util.function.Function<String, Object> field, int decimalScale) {
+        List<Object> row = new ArrayList<>(columns.size());
+        for (Column c : columns) {
+            Object v = field.apply(c.name());
+            Object o;
+            if (v == null) {
+                o = null;
+            } else {
+                switch (c.type()) {
+                    case NUMERIC:
+                        if (v instanceof java.nio.ByteBuffer) {
+                            java.nio.ByteBuffer b = ((java.nio.ByteBuffer) v).duplicate();
+                            byte[] bytes = new byte[b.remaining()];
+                            b.get(bytes);
+                            o = new BigDecimal(new java.math.BigInteger(bytes), decimalScale);
+                        } else {
+                            o = v;
+                        }
+                        break;
+                    case DATE: o = v instanceof Number ? LocalDate.ofEpochDay(((Number) v).longValue()) : v; break;
+                    case STRING: o = v.toString(); break;
+                    default: o = v;
+                }
+            }
+            row.add(canonical(c.type(), o));
+        }
+        return row;
+    }
+
     /** {@code SELECT <canonical projection> FROM (<query>)}: TIMESTAMP as UNIX_MICROS, DATE/NUMERIC as strings. */
     public String bigQueryProjection(String query) {
         List<String> sel = new ArrayList<>();

@@ -14,17 +14,18 @@ public final class StackCli {
 
     static final String USAGE = String.join("\n",
             "usage: bin/stack COMMAND",
-            "  up [COMPONENT...]          start what is not running (all by default), wait until ready",
+            "  up [COMPONENT...]          start what is not running (all but the registry by default), wait until ready;",
+            "                             `up registry` adds Apicurio Registry (for the Avro configs in config/avro/)",
             "  down [--wipe]              stop everything; --wipe also deletes the data dir",
             "  status                     running/ready state, addresses, data dirs (exit 3 if not all ready)",
-            "  start|stop COMPONENT       one component: emulator, mariadb, kafka, connect",
+            "  start|stop COMPONENT       one component: emulator, mariadb, kafka, connect, registry",
             "  kill-worker                kill -9 the Connect worker",
             "  restart-worker             stop (gracefully, if running) and start the worker",
             "  topic NAME [--partitions N] [--compact] [--config k=v]...   create a topic unless it exists",
             "  topics                     list topics",
             "  env                        print the stack's addresses as shell variables",
             "env: STACK_DIR BQ_REST_PORT BQ_GRPC_PORT MYSQL_PORT KAFKA_PORT KAFKA_CONTROLLER_PORT CONNECT_PORT",
-            "     CONNECT_HEAP CONNECT_JMX_PORT KAFKA_HEAP BQ_LOG_LEVEL STACK_START_TIMEOUT");
+            "     REGISTRY_PORT CONNECT_HEAP CONNECT_JMX_PORT KAFKA_HEAP REGISTRY_HEAP BQ_LOG_LEVEL STACK_START_TIMEOUT");
 
     public static void main(String[] args) {
         int code;
@@ -49,7 +50,7 @@ public final class StackCli {
             case "up": {
                 long t0 = System.nanoTime();
                 stack.pluginWarnings().forEach(w -> System.out.println("stack: WARNING: " + w));
-                Component[] cs = rest.isEmpty() ? Component.values() : rest.stream().map(Component::parse).toArray(Component[]::new);
+                Component[] cs = rest.isEmpty() ? Component.defaults() : rest.stream().map(Component::parse).toArray(Component[]::new);
                 stack.up(cs);
                 System.out.printf("stack: up in %.1fs%n", (System.nanoTime() - t0) / 1e9);
                 return printStatus(stack);
@@ -101,7 +102,7 @@ public final class StackCli {
             case "env": {
                 Map<String, String> p = stack.placeholders();
                 for (String k : List.of("STACK_DIR", "BQ_REST_PORT", "BQ_GRPC_PORT", "BQ_PROJECT", "MYSQL_PORT", "MYSQL_DATABASE",
-                        "MYSQL_USER", "KAFKA_PORT", "KAFKA_BOOTSTRAP", "CONNECT_PORT")) {
+                        "MYSQL_USER", "KAFKA_PORT", "KAFKA_BOOTSTRAP", "CONNECT_PORT", "REGISTRY_PORT", "REGISTRY_URL")) {
                     System.out.println(k + "=" + p.get(k));
                 }
                 return 0;

@@ -31,6 +31,9 @@ public final class StackSettings {
     final int kafkaControllerPort;
     final int connectPort;
     final int connectJmxPort;
+    /** Apicurio Registry's HTTP port (started only when asked for: {@link Component#REGISTRY}). */
+    final int registryPort;
+    final String registryHeap;
     final String connectHeap;
     final String kafkaHeap;
     final String mariadbHeap;
@@ -70,6 +73,8 @@ public final class StackSettings {
         this.kafkaControllerPort = b.kafkaControllerPort;
         this.connectPort = b.connectPort;
         this.connectJmxPort = b.connectJmxPort;
+        this.registryPort = b.registryPort;
+        this.registryHeap = b.registryHeap;
         this.connectHeap = b.connectHeap;
         this.kafkaHeap = b.kafkaHeap;
         this.mariadbHeap = b.mariadbHeap;
@@ -118,6 +123,10 @@ public final class StackSettings {
     public String kafkaSslBootstrap() { return kafkaSslPort > 0 ? "127.0.0.1:" + kafkaSslPort : null; }
     /** {@code https://127.0.0.1:<https port>}: the worker's HTTPS REST listener, or null when it has none. */
     public String connectHttpsUrl() { return connectHttpsPort > 0 ? "https://127.0.0.1:" + connectHttpsPort : null; }
+    /** {@code http://127.0.0.1:<registry>/apis/registry/v2}: Apicurio's converter and serdes ({@code apicurio.registry.url}). */
+    public String registryUrl() { return "http://127.0.0.1:" + registryPort + "/apis/registry/v2"; }
+    /** {@code http://127.0.0.1:<registry>/apis/ccompat/v7}: the same registry through its Confluent-compatible API. */
+    public String registryConfluentCompatUrl() { return "http://127.0.0.1:" + registryPort + "/apis/ccompat/v7"; }
     /** The REST basic-auth user the worker requires, or null when its REST API is open. */
     public String connectRestUser() { return connectRestUser; }
 
@@ -144,6 +153,8 @@ public final class StackSettings {
         m.put("KAFKA_PORT", String.valueOf(kafkaPort));
         m.put("KAFKA_BOOTSTRAP", kafkaBootstrap());
         m.put("CONNECT_PORT", String.valueOf(connectPort));
+        m.put("REGISTRY_PORT", String.valueOf(registryPort));
+        m.put("REGISTRY_URL", registryUrl());
         m.put("STACK_DIR", stackDir.toString());
         return m;
     }
@@ -153,7 +164,8 @@ public final class StackSettings {
     /**
      * Defaults: env STACK_DIR (else {@code <root>/.local/stack}), BQ_REST_PORT 9050, BQ_GRPC_PORT 9060,
      * MYSQL_PORT 3306, KAFKA_PORT 9092, KAFKA_CONTROLLER_PORT 9093, CONNECT_PORT 8083,
-     * CONNECT_JMX_PORT (unset: no JMX), CONNECT_HEAP "-Xmx1g", KAFKA_HEAP "-Xmx512m". The project
+     * CONNECT_JMX_PORT (unset: no JMX), CONNECT_HEAP "-Xmx1g", KAFKA_HEAP "-Xmx512m", REGISTRY_PORT 8081,
+     * REGISTRY_HEAP "-Xmx256m". The project
      * root: system property {@code project.root}, env BQ2K_ROOT, else the first ancestor of the
      * working directory holding {@code dev-stack/pom.xml}.
      */
@@ -167,6 +179,8 @@ public final class StackSettings {
         private int kafkaControllerPort = envInt("KAFKA_CONTROLLER_PORT", 9093);
         private int connectPort = envInt("CONNECT_PORT", 8083);
         private int connectJmxPort = envInt("CONNECT_JMX_PORT", 0);
+        private int registryPort = envInt("REGISTRY_PORT", 8081);
+        private String registryHeap = env("REGISTRY_HEAP", "-Xmx256m");
         private String connectHeap = env("CONNECT_HEAP", "-Xmx1g");
         private String kafkaHeap = env("KAFKA_HEAP", "-Xmx512m");
         private String mariadbHeap = "-Xmx128m";
@@ -204,6 +218,10 @@ public final class StackSettings {
         public Builder connectPort(int p) { this.connectPort = p; return this; }
         /** 0 = no JMX remote. */
         public Builder connectJmxPort(int p) { this.connectJmxPort = p; return this; }
+        /** Apicurio Registry's HTTP port ({@link Component#REGISTRY}). */
+        public Builder registryPort(int p) { this.registryPort = p; return this; }
+        /** JVM options for the registry's heap. */
+        public Builder registryHeap(String opts) { this.registryHeap = opts; return this; }
         /** JVM options for the worker's heap, e.g. "-Xms512m -Xmx2g". */
         public Builder connectHeap(String opts) { this.connectHeap = opts; return this; }
         public Builder kafkaHeap(String opts) { this.kafkaHeap = opts; return this; }
@@ -264,14 +282,14 @@ public final class StackSettings {
 
         private List<Integer> usedPorts() {
             return List.of(bqRestPort, bqGrpcPort, mysqlPort, kafkaPort, kafkaControllerPort, connectPort, connectJmxPort,
-                    kafkaSslPort, connectHttpsPort);
+                    kafkaSslPort, connectHttpsPort, registryPort);
         }
 
-        /** Free random ports for every component (and the JMX port if {@code withJmx}): for tests. */
+        /** Free random ports for every component, the registry's included (and the JMX port if {@code withJmx}): for tests. */
         public Builder randomPorts(boolean withJmx) {
-            int[] p = freePorts(withJmx ? 7 : 6);
+            int[] p = freePorts(withJmx ? 8 : 7);
             bqRestPort = p[0]; bqGrpcPort = p[1]; mysqlPort = p[2]; kafkaPort = p[3];
-            kafkaControllerPort = p[4]; connectPort = p[5]; connectJmxPort = withJmx ? p[6] : 0;
+            kafkaControllerPort = p[4]; connectPort = p[5]; registryPort = p[6]; connectJmxPort = withJmx ? p[7] : 0;
             return this;
         }
 
