@@ -34,6 +34,7 @@ import org.junit.jupiter.api.TestInstance;
 
 import io.apicurio.registry.serde.avro.AvroKafkaDeserializer;
 import io.bq2k.cli.ConnectorDeployer;
+import io.bq2k.cli.SyncStatus;
 import io.bq2k.stack.BigQueryRest;
 import io.bq2k.stack.Component;
 import io.bq2k.stack.ConnectorConfigs;
@@ -253,6 +254,19 @@ class AvroPipelineIT {
             log("run %d: %s; MySQL equals the query result (%d rows) %.1fs after the change", v, s, r.expectedRows(),
                     (System.nanoTime() - t0) / 1e9);
         }
+
+        // The operator's view reads the Avro run summaries through the registry the source's converter names.
+        com.fasterxml.jackson.databind.JsonNode status = new SyncStatus(stack.connectUrl(), stack.kafkaBootstrap()).collect();
+        com.fasterxml.jackson.databind.JsonNode ours = null;
+        for (com.fasterxml.jackson.databind.JsonNode sync : status.path("syncs")) {
+            if (SOURCE.equals(sync.path("connector").asText())) {
+                ours = sync;
+            }
+        }
+        assertTrue(ours != null, "bq2k status lists the Avro sync: " + status);
+        assertEquals(RUNS, ours.path("last_run").path("run").asLong(), "bq2k status shows the last Avro run summary: " + ours);
+        log("bq2k status of the Avro sync: last run %s, freshness %s", ours.path("last_run").path("run"),
+                ours.path("sinks").path(0).path("freshness").asText());
 
         // The sink created the columns from the Avro schemas: the semantic types survived the registry round trip.
         try (var c = stack.mysqlConnection(); var st = c.createStatement();

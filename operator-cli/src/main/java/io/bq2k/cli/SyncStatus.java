@@ -181,6 +181,7 @@ public final class SyncStatus {
     private JsonNode lastRun(String historyTopic, String connector, JsonNode config) {
         Properties p = consumerProps();
         JsonNode last = null;
+        RunHistoryValues values = new RunHistoryValues(config);
         try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p)) {
             List<TopicPartition> parts = new ArrayList<>();
             consumer.partitionsFor(historyTopic, Duration.ofSeconds(10)).forEach(i -> parts.add(new TopicPartition(historyTopic, i.partition())));
@@ -196,7 +197,7 @@ public final class SyncStatus {
                     if (r.value() == null) {
                         continue;
                     }
-                    JsonNode v = payload(r.value());
+                    JsonNode v = values.read(r.value());
                     if (v != null && !"abandoned".equals(v.path("mode").asText()) && (last == null || v.path("run").asLong() >= last.path("run").asLong())
                         && (config.path("sync.name").asText("").isEmpty() || config.path("sync.name").asText().equals(v.path("sync").asText()))) {
                         last = v;
@@ -207,15 +208,6 @@ public final class SyncStatus {
             return null;
         }
         return last;
-    }
-
-    private static JsonNode payload(byte[] bytes) {
-        try {
-            JsonNode n = JSON.readTree(bytes);
-            return n.has("payload") ? n.get("payload") : n;
-        } catch (IOException e) {
-            return null;
-        }
     }
 
     private static Map<TopicPartition, Long> endOffsets(Admin admin, String topic) {
