@@ -21,7 +21,9 @@ import io.bq2k.stack.PipelineOps;
 /**
  * The format comparison ({@code --format both|avro}): the initial sync of all N rows once per record format
  * ({@link RecordFormat}: the shipped JSON with the schema in every record, the shipped Avro through the stack's
- * registry), same query, same tuning (partitions, producer, sink batch and fetch), only the converters differ. Per
+ * registry), same query, same tuning (partitions, producer, sink batch and fetch), only the converters differ. First an
+ * untimed warm-up sync per format of the first {@link #warmUpRows} rows (class loading, JIT, the registry's client: the
+ * cases before ran JSON only, so without it Avro would pay its warm-up inside the measurement). Per
  * repetition and format a fresh sync (topic, staging dataset, table), timed from the source's deploy until the MySQL
  * table's signature equals the query's; the formats alternate their order between repetitions. Per format: rows/s end
  * to end, CPU seconds per 1,000 rows of each stack process over that interval ({@link HostMetrics}), bytes per record
@@ -68,6 +70,14 @@ final class FormatCase {
         if (kept != null) {
             kept.remove(st.deployer); // nothing else runs in the worker: its CPU seconds are this sync's
         }
+        long warm = warmUpRows(rows);
+        String warmQuery = BenchData.QUERY + " WHERE id <= " + warm;
+        Signature warmExpected = Signature.ofQuery(st.bq, warmQuery);
+        for (RecordFormat f : formats) {
+            long w0 = System.nanoTime();
+            sync(f, 0, warmQuery, warmExpected);
+            log("  warm-up %s: the first %,d rows synced in %.1fs (not measured)", f.id, warm, (System.nanoTime() - w0) / 1e9);
+        }
         Signature expected = Signature.ofQuery(st.bq, BenchData.QUERY);
         Map<RecordFormat, List<Pass>> passes = new LinkedHashMap<>();
         formats.forEach(f -> passes.put(f, new ArrayList<>()));
@@ -77,7 +87,7 @@ final class FormatCase {
                 java.util.Collections.reverse(order);
             }
             for (RecordFormat f : order) {
-                passes.get(f).add(sync(f, rep, expected));
+                passes.get(f).add(sync(f, rep, BenchData.QUERY, expected));
             }
         }
         List<Map<String, Object>> raw = new ArrayList<>();
@@ -96,8 +106,16 @@ final class FormatCase {
         }
     }
 
-    /** A fresh sync of all rows in format {@code f}, timed until MySQL's signature equals the query's; checked, then removed. */
-    private Pass sync(RecordFormat f, int rep, Signature expected) throws Exception {
+    /** The warm-up's size: a tenth of the rows, at least 2,000 and at most 50,000. */
+    static long warmUpRows(long rows) {
+        return Math.max(2000, Math.min(50_000, rows / 10));
+    }
+
+    /**
+     * A fresh sync of {@code query} in format {@code f}, timed until MySQL's signature equals {@code expected}; checked
+     * (not the warm-up, {@code rep} 0), then removed.
+     */
+    private Pass sync(RecordFormat f, int rep, String query, Signature expected) throws Exception {
         long rows = opts.rows;
         String name = st.nextSync("bench-" + f.id);
         String topic = "bench." + name;
@@ -110,7 +128,7 @@ final class FormatCase {
         Map<String, Double> c0 = st.host.cpu();
         long t0 = System.nanoTime();
         long wall0 = System.currentTimeMillis();
-        st.deployer.deploy(name, st.sourceConfig(f, topic, BenchData.QUERY, st.staging()));
+        st.deployer.deploy(name, st.sourceConfig(f, topic, query, st.staging()));
         long tEq = Signature.await(st.local, table, expected, RUN_TIMEOUT);
         Map<String, Double> cpu = HostMetrics.cpuDelta(c0, st.host.cpu());
         double total = (tEq - t0) / 1e9;
@@ -121,6 +139,12 @@ final class FormatCase {
         double bqWork = (ms(pl, "snapshot_ms") + ms(pl, "check_ms") + ms(pl, "diff_ms")) / 1000;
         double emit = ms(pl, "emit_ms") / 1000;
         double sinkTail = (wall0 + total * 1000 - pl.path("finished_at_ms").asLong()) / 1000;
+        if (rep == 0) {
+            st.deployer.delete(name);
+            st.deployer.delete(sinkName);
+            st.dropTable(table);
+            return null;
+        }
         TopicBytes.Size size = TopicBytes.measure(st.local, topic);
         log("  rep %d %s: %,d rows in MySQL %.1fs after the run started = %,.0f rows/s (BigQuery %.1fs, emit %.1fs, sink after emit %.1fs)"
                 + " load %.1f; CPU s %s; topic: %,d records, key %.1f + value %.1f bytes serialized, %.1f bytes on the broker", rep, f.id, rows,
