@@ -23,7 +23,8 @@ import io.bq2k.stack.PipelineOps;
  * ({@link RecordFormat}: the shipped JSON with the schema in every record, the shipped Avro through the stack's
  * registry), same query, same tuning (partitions, producer, sink batch and fetch), only the converters differ. First an
  * untimed warm-up sync per format of the first {@link #warmUpRows} rows (class loading, JIT, the registry's client: the
- * cases before ran JSON only, so without it Avro would pay its warm-up inside the measurement). Per
+ * cases before ran JSON only, so without it Avro would pay its warm-up inside the measurement); none with {@code --smoke},
+ * whose figures at its small N are fixed costs more than per-row costs (correctness is what it checks). Per
  * repetition and format a fresh sync (topic, staging dataset, table), timed from the source's deploy until the MySQL
  * table's signature equals the query's; the formats alternate their order between repetitions. Per format: rows/s end
  * to end, CPU seconds per 1,000 rows of each stack process over that interval ({@link HostMetrics}), bytes per record
@@ -73,7 +74,7 @@ final class FormatCase {
         long warm = warmUpRows(rows);
         String warmQuery = BenchData.QUERY + " WHERE id <= " + warm;
         Signature warmExpected = Signature.ofQuery(st.bq, warmQuery);
-        for (RecordFormat f : formats) {
+        for (RecordFormat f : opts.smoke ? List.<RecordFormat>of() : formats) {
             long w0 = System.nanoTime();
             sync(f, 0, warmQuery, warmExpected);
             log("  warm-up %s: the first %,d rows synced in %.1fs (not measured)", f.id, warm, (System.nanoTime() - w0) / 1e9);
@@ -101,7 +102,8 @@ final class FormatCase {
                     / median(passes.get(RecordFormat.JSON), p -> p.cpuPer1k("connect", rows));
             double load = median(passes.values().stream().flatMap(List::stream).toList(), Pass::load1);
             res.target("Worker CPU per row in the initial sync, Avro <= 0.5x JSON (schema in every record)", ratio <= 0.5,
-                    String.format(Locale.ROOT, "%.2fx (load avg 1m before the runs: %.1f)", ratio, load));
+                    String.format(Locale.ROOT, "%.2fx (load avg 1m before the runs: %.1f)%s", ratio, load,
+                            opts.smoke ? "; --smoke: no warm-up, small N: not a measurement" : ""));
             log("format comparison: worker CPU per row, Avro <= 0.5x JSON: %s (%.2fx)", ratio <= 0.5 ? "yes" : "NO", ratio);
         }
     }
