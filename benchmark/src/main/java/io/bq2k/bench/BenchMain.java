@@ -77,6 +77,9 @@ public final class BenchMain {
             if (opts.runs("emission")) {
                 new EmissionCase(run, kept).run(res);
             }
+            if (opts.runs("format")) {
+                new FormatCase(run, kept).run(res);
+            }
             if (opts.runs("memory")) {
                 memoryTargetMissed = !new MemoryCase(run, kept).run(res);
             }

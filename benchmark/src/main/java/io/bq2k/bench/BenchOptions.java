@@ -31,15 +31,18 @@ final class BenchOptions {
     int pageSize = 20_000;
     String chunkRows = null;
     String jdbcExtra = "";
-    Set<String> cases = new LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission"));
+    Set<String> cases = new LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission", "format"));
     boolean strict;
+    /** The record formats of the format comparison ({@link FormatCase}): json (no comparison), avro or both (default). */
+    String format = "both";
 
     static void usage() {
         System.err.println(String.join("\n",
                 "usage: bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [--keep] [--stack-dir DIR]",
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
-                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission,memory]",
+                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission,format,memory]",
+                "                 [--format json|avro|both]",
                 "       bin/bench --memory [--rows N] [--reps R] [--strict] [--connect-heap OPTS] [--chunk-rows N]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
                 "  --reps R            repetitions per figure, the median is reported (default 3; 1 with --smoke)",
@@ -48,6 +51,9 @@ final class BenchOptions {
                 "  --memory            only the memory case: the source alone (no sink) syncs N/10 then N rows on one worker;",
                 "                      worker peak heap after GC, sampled peak heap, CPU seconds, rows/s; reps default 1",
                 "  --strict            with --memory: exit 1 when peak heap (after GC) of the N run > 1.20x the N/10 run",
+                "  --format F          the format comparison (initial sync, shipped JSON with schema in every record vs shipped",
+                "                      Avro through the stack's registry, side by side): both (default), avro (Avro alone),",
+                "                      json (no comparison, no registry: the JSON cases only)",
                 "  --schema-in-records JsonConverter with the schema in every record (the shipped config) instead of",
                 "                      schema-less JSON on the wire + the schema given to the sink's converter (schema.content)"));
     }
@@ -80,12 +86,19 @@ final class BenchOptions {
                 case "--cases": o.cases = new LinkedHashSet<>(List.of(need(k, val).split(","))); i++; break;
                 case "--memory": o.cases = new LinkedHashSet<>(List.of("memory")); break;
                 case "--strict": o.strict = true; break;
+                case "--format": o.format = need(k, val); i++; break;
                 case "-h": case "--help": usage(); System.exit(0); break;
                 default: throw new IllegalArgumentException("unknown option " + k);
             }
         }
         if ((o.smoke || o.cases.equals(Set.of("memory"))) && !o.repsGiven) {
             o.reps = 1;
+        }
+        if (!List.of("json", "avro", "both").contains(o.format)) {
+            throw new IllegalArgumentException("--format must be json, avro or both");
+        }
+        if (o.format.equals("json")) {
+            o.cases.remove("format");
         }
         if (o.sinkTasks < 0) {
             o.sinkTasks = o.partitions;
@@ -117,6 +130,11 @@ final class BenchOptions {
         return cases.contains(caseName);
     }
 
+    /** Whether the format comparison runs with Avro (the stack then starts its schema registry too). */
+    boolean runsAvro() {
+        return runs("format") && !format.equals("json");
+    }
+
     /** Whether a case with a sink runs (the sink's schema.content is then needed). */
     boolean runsASink() {
         return runs("initial") || runs("nochange") || runs("incremental") || runs("emission");
@@ -130,6 +148,7 @@ final class BenchOptions {
         opts.put("producer", Map.of("linger.ms", producerLinger, "batch.size", producerBatch, "compression.type", producerCompression));
         opts.put("connect_heap", connectHeap); opts.put("jdbc_url_extra", jdbcExtra);
         opts.put("read_chunk_rows", chunkRows == null ? "default" : chunkRows);
+        opts.put("format", runs("format") ? format : "json");
         return opts;
     }
 }

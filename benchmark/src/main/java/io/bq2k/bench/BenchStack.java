@@ -59,7 +59,11 @@ final class BenchStack {
     void up() throws Exception {
         long t0 = System.nanoTime();
         log("stack dir %s; starting the local stack (random ports, worker JMX on)", opts.stackDir);
-        local.up();
+        if (opts.runsAvro()) {
+            local.up(Component.values()); // the defaults and the schema registry (Avro in the format comparison)
+        } else {
+            local.up();
+        }
         log("stack up in %.1fs: rest %s, mysql %d, kafka %s, connect %s, jmx %d", (System.nanoTime() - t0) / 1e9,
                 local.bqRestUrl(), local.mysqlPort(), local.kafkaBootstrap(), local.connectUrl(), local.connectJmxPort());
         bq = new BigQueryRest(local.bqRestUrl(), local.bqProject());
@@ -111,7 +115,30 @@ final class BenchStack {
     }
 
     private Map<String, String> sourceConfig(String topic, String query, String staging, boolean compactJson) {
-        Map<String, String> c = ConnectorConfigs.source(local, topic, query, staging);
+        Map<String, String> c = tuneSource(ConnectorConfigs.source(local, topic, query, staging));
+        if (compactJson) {
+            c.put("key.converter.schemas.enable", "false");
+            c.put("value.converter.schemas.enable", "false");
+        }
+        return c;
+    }
+
+    /**
+     * The source of the format comparison ({@link FormatCase}): the shipped JSON config (schema in every record) or the
+     * shipped Avro one, with the same tuning as every other sync of the bench; only the converters differ.
+     */
+    Map<String, String> sourceConfig(RecordFormat f, String topic, String query, String staging) {
+        return tuneSource(f == RecordFormat.AVRO ? ConnectorConfigs.avroSource(local, topic, query, staging)
+                : ConnectorConfigs.source(local, topic, query, staging));
+    }
+
+    /** The sink of the format comparison: the shipped JSON or Avro sink config with the bench's tuning. */
+    Map<String, String> sinkConfig(RecordFormat f, String topic, String table) {
+        return tuneSink(f == RecordFormat.AVRO ? ConnectorConfigs.avroSink(local, topic, table) : ConnectorConfigs.sink(local, topic, table));
+    }
+
+    /** The bench's tuning of a source config (any converter). */
+    private Map<String, String> tuneSource(Map<String, String> c) {
         c.put("mass.delete.max.ratio", "1.0");
         // Every run does the work (snapshot + diff) even when no input table changed: the no-change
         // figure then measures the full path, not the dry-run skip.
@@ -125,15 +152,22 @@ final class BenchStack {
         if (opts.chunkRows != null) {
             c.put("read.chunk.rows", opts.chunkRows);
         }
-        if (compactJson) {
-            c.put("key.converter.schemas.enable", "false");
-            c.put("value.converter.schemas.enable", "false");
-        }
         return c;
     }
 
     Map<String, String> sinkConfig(String topic, String table) {
-        Map<String, String> c = ConnectorConfigs.sink(local, topic, table);
+        Map<String, String> c = tuneSink(ConnectorConfigs.sink(local, topic, table));
+        if (opts.compactJson) {
+            c.put("key.converter.schemas.enable", "true");
+            c.put("key.converter.schema.content", keySchema);
+            c.put("value.converter.schemas.enable", "true");
+            c.put("value.converter.schema.content", valueSchema);
+        }
+        return c;
+    }
+
+    /** The bench's tuning of a sink config (any converter). */
+    private Map<String, String> tuneSink(Map<String, String> c) {
         c.put("tasks.max", String.valueOf(opts.sinkTasks));
         if (!opts.jdbcExtra.isEmpty()) {
             c.put("connection.url", c.get("connection.url") + "&" + opts.jdbcExtra);
@@ -144,12 +178,6 @@ final class BenchStack {
         c.put("consumer.override.fetch.max.wait.ms", "100");
         c.put("consumer.override.max.partition.fetch.bytes", "10485760");
         c.put("consumer.override.fetch.max.bytes", "52428800");
-        if (opts.compactJson) {
-            c.put("key.converter.schemas.enable", "true");
-            c.put("key.converter.schema.content", keySchema);
-            c.put("value.converter.schemas.enable", "true");
-            c.put("value.converter.schema.content", valueSchema);
-        }
         return c;
     }
 

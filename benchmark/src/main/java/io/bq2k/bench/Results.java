@@ -35,6 +35,8 @@ final class Results {
     final List<Row> rows = new ArrayList<>();
     final List<Target> targets = new ArrayList<>();
     final List<MemRow> memRows = new ArrayList<>();
+    /** Further tables, markdown, printed after the figures (the format comparison's). */
+    final List<String> tables = new ArrayList<>();
     double memRatio = Double.NaN;
     double memRatioPolled = Double.NaN;
     double memRatioAfterGc = Double.NaN;
@@ -72,6 +74,7 @@ final class Results {
         if (!memRows.isEmpty()) {
             memory(sb);
         }
+        tables.forEach(t -> sb.append(sb.length() == 0 ? "" : "\n").append(t));
         sb.append("\n| target | met | measured |\n|---|---|---|\n");
         for (Target t : targets) {
             sb.append("| ").append(t.target()).append(" | ").append(t.met() ? "yes" : "NO").append(" | ").append(t.measured()).append(" |\n");
