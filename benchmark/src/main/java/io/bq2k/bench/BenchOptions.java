@@ -31,7 +31,7 @@ final class BenchOptions {
     int pageSize = 20_000;
     String chunkRows = null;
     String jdbcExtra = "";
-    Set<String> cases = new LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission"));
+    Set<String> cases = new LinkedHashSet<>(List.of("record-path", "initial", "nochange", "incremental", "emission"));
     boolean strict;
 
     static void usage() {
@@ -39,7 +39,7 @@ final class BenchOptions {
                 "usage: bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [--keep] [--stack-dir DIR]",
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
-                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission,memory]",
+                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases record-path,initial,nochange,incremental,emission,memory]",
                 "       bin/bench --memory [--rows N] [--reps R] [--strict] [--connect-heap OPTS] [--chunk-rows N]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
                 "  --reps R            repetitions per figure, the median is reported (default 3; 1 with --smoke)",
@@ -47,6 +47,9 @@ final class BenchOptions {
                 "  --smoke             check every case's MySQL table against the query result; exit 1 on a mismatch",
                 "  --memory            only the memory case: the source alone (no sink) syncs N/10 then N rows on one worker;",
                 "                      worker peak heap after GC, sampled peak heap, CPU seconds, rows/s; reps default 1",
+                "  --cases LIST        the cases to run (default record-path,initial,nochange,incremental,emission);",
+                "                      record-path alone needs no stack: the source's decoding, record building and JsonConverter",
+                "                      on N Avro diff rows in this JVM, records/s per core (thread CPU time)",
                 "  --strict            with --memory: exit 1 when peak heap (after GC) of the N run > 1.20x the N/10 run",
                 "  --schema-in-records JsonConverter with the schema in every record (the shipped config) instead of",
                 "                      schema-less JSON on the wire + the schema given to the sink's converter (schema.content)"));
@@ -115,6 +118,11 @@ final class BenchOptions {
 
     boolean runs(String caseName) {
         return cases.contains(caseName);
+    }
+
+    /** Whether a case that needs the local stack runs (every case but record-path). */
+    boolean runsOnStack() {
+        return runsASink() || runs("memory");
     }
 
     /** Whether a case with a sink runs (the sink's schema.content is then needed). */

@@ -3,10 +3,12 @@ package io.bq2k.connect.bigquery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
 
 import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.FieldList;
@@ -117,6 +119,20 @@ public final class RecordShape {
             value.put(columns.get(i).name(), values[i]);
         }
         return new Change(seq, op, key, value);
+    }
+
+    /**
+     * The records of a chunk's changes, as the task emits them: to {@code topic}, each with the in-run offset
+     * of its position (run, bucket, seq) under the contract it is published under.
+     */
+    public List<SourceRecord> records(List<Change> changes, Map<String, ?> partition, String topic, long run, int bucket, long base,
+                                      RecordContract published, long diffCreated) {
+        List<SourceRecord> records = new ArrayList<>(changes.size());
+        for (Change c : changes) {
+            records.add(new SourceRecord(partition, SyncOffset.inRun(run, bucket, c.seq(), base, published, diffCreated).toMap(),
+                topic, null, keySchema, c.key(), c.value() == null ? null : valueSchema, c.value()));
+        }
+        return records;
     }
 
     /** One change of a run: its position in the bucket, operation, key and (null for a removal) value. */
