@@ -128,8 +128,9 @@ public final class RecordShape {
     public List<SourceRecord> records(List<Change> changes, Map<String, ?> partition, String topic, long run, int bucket, long base,
                                       RecordContract published, long diffCreated) {
         List<SourceRecord> records = new ArrayList<>(changes.size());
+        SyncOffset.InRun offsets = new SyncOffset.InRun(run, bucket, base, published, diffCreated);
         for (Change c : changes) {
-            records.add(new SourceRecord(partition, SyncOffset.inRun(run, bucket, c.seq(), base, published, diffCreated).toMap(),
+            records.add(new SourceRecord(partition, offsets.offset(c.seq()),
                 topic, null, keySchema, c.key(), c.value() == null ? null : valueSchema, c.value()));
         }
         return records;
