@@ -25,6 +25,9 @@ public final class RecordShape {
     private final int[] keyPositions;
     private final Schema keySchema;
     private final Schema valueSchema;
+    /** The schemas' fields in column order: Struct.put(Field, v) skips put(String, v)'s lookup by name. */
+    private final org.apache.kafka.connect.data.Field[] keyFields;
+    private final org.apache.kafka.connect.data.Field[] valueFields;
 
     private RecordShape(List<ColumnMapping> columns, List<ColumnMapping> keyColumns, String schemaNamePrefix) {
         this.columns = columns;
@@ -36,6 +39,8 @@ public final class RecordShape {
         columns.forEach(c -> value.field(c.name(), c.schema()));
         this.keySchema = key.build();
         this.valueSchema = value.build();
+        this.keyFields = keySchema.fields().toArray(new org.apache.kafka.connect.data.Field[0]);
+        this.valueFields = valueSchema.fields().toArray(new org.apache.kafka.connect.data.Field[0]);
     }
 
     /**
@@ -109,14 +114,14 @@ public final class RecordShape {
     public Change change(long seq, String op, Object[] values) {
         Struct key = new Struct(keySchema);
         for (int i = 0; i < keyPositions.length; i++) {
-            key.put(keyColumns.get(i).name(), values[keyPositions[i]]);
+            key.put(keyFields[i], values[keyPositions[i]]);
         }
         if (SyncSql.OP_REMOVED.equals(op)) {
             return new Change(seq, op, key, null);
         }
         Struct value = new Struct(valueSchema);
-        for (int i = 0; i < columns.size(); i++) {
-            value.put(columns.get(i).name(), values[i]);
+        for (int i = 0; i < valueFields.length; i++) {
+            value.put(valueFields[i], values[i]);
         }
         return new Change(seq, op, key, value);
     }
