@@ -2,9 +2,11 @@ package io.bq2k.connect.bigquery;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -241,6 +243,7 @@ class AvroChangeDecoderTest {
         List<ByteString> pages = encode(schema, rows(schema, 600), 37);
         List<RecordShape.Change> expected = reference(avro, shape, pages);
         List<RecordShape.Change> actual = decode(avro, shape, pages);
+        assertTrue(new AvroChangeDecoder(avro, shape, "d").readsDirectly());
         assertEquals(600, actual.size());
         for (int i = 0; i < expected.size(); i++) {
             RecordShape.Change e = expected.get(i), a = actual.get(i);
@@ -249,6 +252,57 @@ class AvroChangeDecoderTest {
             assertSameStruct(e.key(), a.key(), "row " + i + " key");
             assertSameStruct(e.value(), a.value(), "row " + i + " value");
         }
+    }
+
+    @Test
+    void typesWithoutADirectReaderDecodeGenerically() throws IOException {
+        // An enum for the STRING column: no direct reader, so the whole schema goes through Avro's generic reader.
+        RecordShape shape = RecordShape.of(FieldList.of(
+                com.google.cloud.bigquery.Field.of("k", StandardSQLTypeName.INT64),
+                com.google.cloud.bigquery.Field.of("v", StandardSQLTypeName.STRING),
+                com.google.cloud.bigquery.Field.of("n", StandardSQLTypeName.NUMERIC)),
+            List.of("k"), "t", new ColumnMapping.Style(TemporalPrecision.MICROS, JsonColumns.TEXT));
+        String avro = "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"b\",\"type\":\"long\"},{\"name\":\"s\",\"type\":\"long\"},"
+            + "{\"name\":\"o\",\"type\":\"string\"},{\"name\":\"x\",\"type\":\"long\"},{\"name\":\"k\",\"type\":\"long\"},"
+            + "{\"name\":\"v\",\"type\":[\"null\",{\"type\":\"enum\",\"name\":\"E\",\"symbols\":[\"A\",\"B\"]}]},"
+            + "{\"name\":\"n\",\"type\":[\"null\",{\"type\":\"bytes\",\"logicalType\":\"decimal\",\"precision\":38,\"scale\":9}]}]}";
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+        enc.writeLong(0); enc.writeLong(1); enc.writeString("C"); enc.writeLong(1); enc.writeLong(5); enc.writeIndex(1); enc.writeEnum(1);
+        enc.writeIndex(1); enc.writeBytes(new BigDecimal("-2.5").setScale(9).unscaledValue().toByteArray());
+        enc.writeLong(0); enc.writeLong(2); enc.writeString("U"); enc.writeLong(1); enc.writeLong(6); enc.writeIndex(0); enc.writeIndex(0);
+        enc.flush();
+        List<ByteString> pages = List.of(ByteString.copyFrom(out.toByteArray()));
+        List<RecordShape.Change> changes = decode(avro, shape, pages);
+        List<RecordShape.Change> expected = reference(avro, shape, pages);
+        assertFalse(new AvroChangeDecoder(avro, shape, "d").readsDirectly());
+        assertEquals(2, changes.size());
+        assertEquals("B", changes.get(0).value().get("v"));
+        assertEquals(new BigDecimal("-2.500000000"), changes.get(0).value().get("n"));
+        for (int i = 0; i < 2; i++) {
+            assertSameStruct(expected.get(i).key(), changes.get(i).key(), "key " + i);
+            assertSameStruct(expected.get(i).value(), changes.get(i).value(), "value " + i);
+            assertEquals(expected.get(i).op(), changes.get(i).op());
+        }
+    }
+
+    @Test
+    void decimalsThroughALongEqualTheBigIntegerWay() {
+        Random random = new Random(7);
+        for (int i = 0; i < 20_000; i++) {
+            byte[] b = new byte[1 + random.nextInt(12)];
+            random.nextBytes(b);
+            int scale = random.nextInt(40);
+            BigDecimal expected = new BigDecimal(new BigInteger(b), scale);
+            BigDecimal actual = ColumnMapping.decimal(ByteBuffer.wrap(b), scale);
+            assertEquals(expected, actual);
+            assertEquals(expected.hashCode(), actual.hashCode());
+            assertEquals(expected.toString(), actual.toString());
+            assertArrayEquals(expected.unscaledValue().toByteArray(), actual.unscaledValue().toByteArray());
+        }
+        byte[] padded = {9, 9, 0, 0, 0, 0, 0, 0, 0, 1}; // a buffer's position is respected
+        assertEquals(BigDecimal.valueOf(1, 2), ColumnMapping.decimal(ByteBuffer.wrap(padded, 2, 8), 2));
+        assertEquals(BigDecimal.valueOf(Long.MIN_VALUE, 0), ColumnMapping.decimal(ByteBuffer.wrap(BigInteger.valueOf(Long.MIN_VALUE).toByteArray()), 0));
     }
 
     @Test
