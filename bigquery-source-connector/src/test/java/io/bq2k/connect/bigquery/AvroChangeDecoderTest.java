@@ -306,6 +306,37 @@ class AvroChangeDecoderTest {
     }
 
     @Test
+    void aNullKeyIsRefusedAsStructDoes() throws IOException {
+        RecordShape shape = RecordShape.of(FieldList.of(
+                com.google.cloud.bigquery.Field.of("k", StandardSQLTypeName.INT64),
+                com.google.cloud.bigquery.Field.of("v", StandardSQLTypeName.STRING)),
+            List.of("k"), "t", new ColumnMapping.Style(TemporalPrecision.MICROS, JsonColumns.TEXT));
+        String avro = "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"b\",\"type\":\"long\"},{\"name\":\"s\",\"type\":\"long\"},"
+            + "{\"name\":\"o\",\"type\":\"string\"},{\"name\":\"x\",\"type\":\"long\"},{\"name\":\"k\",\"type\":[\"null\",\"long\"]},"
+            + "{\"name\":\"v\",\"type\":[\"null\",\"string\"]}]}";
+        for (String op : new String[] {"C", "D"}) {
+            ByteArrayOutputStream out = new ByteArrayOutputStream();
+            BinaryEncoder enc = EncoderFactory.get().binaryEncoder(out, null);
+            for (int row = 0; row < 3; row++) {
+                enc.writeLong(0); enc.writeLong(row); enc.writeString(op); enc.writeLong(1);
+                if (row == 2) {
+                    enc.writeIndex(0);
+                } else {
+                    enc.writeIndex(1); enc.writeLong(row);
+                }
+                enc.writeIndex(0);
+            }
+            enc.flush();
+            List<ByteString> pages = List.of(ByteString.copyFrom(out.toByteArray()));
+            org.apache.kafka.connect.errors.DataException expected = assertThrows(org.apache.kafka.connect.errors.DataException.class,
+                () -> reference(avro, shape, pages));
+            org.apache.kafka.connect.errors.DataException actual = assertThrows(org.apache.kafka.connect.errors.DataException.class,
+                () -> decode(avro, shape, pages));
+            assertEquals(expected.getMessage(), actual.getMessage());
+        }
+    }
+
+    @Test
     void aSchemaOfOtherColumnsIsRefused() {
         String avro = "{\"type\":\"record\",\"name\":\"r\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}";
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> new AvroChangeDecoder(avro, shape(TemporalPrecision.MICROS), "p.d.t"));
