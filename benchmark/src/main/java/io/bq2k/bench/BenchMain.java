@@ -17,7 +17,8 @@ import java.util.Map;
  *   bin/bench --memory [--rows N] [--reps R] [--strict]
  * </pre>
  *
- * Cases (each figure the median of R repetitions): initial sync ({@link InitialSyncCase}), 1%
+ * Cases (each figure the median of R repetitions): the source's record path alone, in this JVM with no
+ * stack ({@link RecordPathCase}: records/s per core of decoding, record building and the converter), initial sync ({@link InitialSyncCase}), 1%
  * incremental refresh ({@link IncrementalCase}), no-change run ({@link NoChangeCase}), source emission
  * alone with the sink absent and the worker's memory ({@link EmissionCase}), and with {@code --memory}
  * only the memory case ({@link MemoryCase}); baselines ({@link Baselines}: seed script, direct upsert
@@ -48,7 +49,6 @@ public final class BenchMain {
 
     static int run(BenchOptions opts) throws Exception {
         opts.resolvePaths();
-        BenchStack stack = new BenchStack(opts);
         Map<String, Object> details = new LinkedHashMap<>();
         List<String> failures = new ArrayList<>();
         details.put("started_at", Instant.now().toString());
@@ -56,6 +56,17 @@ public final class BenchMain {
         details.put("machine", HostMetrics.machine());
         long t0 = System.nanoTime();
         boolean memoryTargetMissed = false;
+        Results res = new Results();
+        if (opts.runs("record-path")) {
+            new RecordPathCase(opts, details, failures).run(res); // in this JVM, before the stack starts
+        }
+        if (!opts.runsOnStack()) {
+            res.print(opts, details);
+            res.write(opts, details, failures, opts.jsonOut);
+            log("wrote %s; total %.1f min", opts.jsonOut, (System.nanoTime() - t0) / 60e9);
+            return exitCode(opts, failures, false);
+        }
+        BenchStack stack = new BenchStack(opts);
         try {
             stack.up();
             BenchRun run = new BenchRun(opts, stack, new Correctness(opts, stack.local, stack.bq, details, failures), details, failures);
@@ -63,7 +74,6 @@ public final class BenchMain {
             if (opts.compactJson && opts.runsASink()) {
                 stack.probeSchemas(details); // for the sink's schema.content; the memory case runs no sink
             }
-            Results res = new Results();
             KeptSync kept = null;
             if (opts.runs("initial") || opts.runs("nochange") || opts.runs("incremental")) {
                 kept = new InitialSyncCase(run).run(res);
@@ -89,6 +99,10 @@ public final class BenchMain {
         } finally {
             stack.down();
         }
+        return exitCode(opts, failures, memoryTargetMissed);
+    }
+
+    private static int exitCode(BenchOptions opts, List<String> failures, boolean memoryTargetMissed) {
         if (!failures.isEmpty()) {
             System.out.println("BENCH SMOKE: FAILED");
             failures.forEach(f -> System.out.println("  - " + f));

@@ -31,7 +31,7 @@ final class BenchOptions {
     int pageSize = 20_000;
     String chunkRows = null;
     String jdbcExtra = "";
-    Set<String> cases = new LinkedHashSet<>(List.of("initial", "nochange", "incremental", "emission", "format"));
+    Set<String> cases = new LinkedHashSet<>(List.of("record-path", "initial", "nochange", "incremental", "emission", "format"));
     boolean strict;
     /** The record formats of the format comparison ({@link FormatCase}): json (no comparison), avro or both (default). */
     String format = "both";
@@ -41,7 +41,7 @@ final class BenchOptions {
                 "usage: bin/bench [--rows N] [--reps R] [--json PATH] [--smoke] [--keep] [--stack-dir DIR]",
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
-                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases initial,nochange,incremental,emission,format,memory]",
+                "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases record-path,initial,nochange,incremental,emission,format,memory]",
                 "                 [--format json|avro|both]",
                 "       bin/bench --memory [--rows N] [--reps R] [--strict] [--connect-heap OPTS] [--chunk-rows N]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
@@ -50,6 +50,9 @@ final class BenchOptions {
                 "  --smoke             check every case's MySQL table against the query result; exit 1 on a mismatch",
                 "  --memory            only the memory case: the source alone (no sink) syncs N/10 then N rows on one worker;",
                 "                      worker peak heap after GC, sampled peak heap, CPU seconds, rows/s; reps default 1",
+                "  --cases LIST        the cases to run (default record-path,initial,nochange,incremental,emission);",
+                "                      record-path alone needs no stack: the source's decoding, record building and JsonConverter",
+                "                      on N Avro diff rows in this JVM, records/s per core (thread CPU time)",
                 "  --strict            with --memory: exit 1 when peak heap (after GC) of the N run > 1.20x the N/10 run",
                 "  --format F          the format comparison (initial sync, shipped JSON with schema in every record vs shipped",
                 "                      Avro through the stack's registry, side by side): both (default), avro (Avro alone),",
@@ -133,6 +136,11 @@ final class BenchOptions {
     /** Whether the format comparison runs with Avro (the stack then starts its schema registry too). */
     boolean runsAvro() {
         return runs("format") && !format.equals("json");
+    }
+
+    /** Whether a case that needs the local stack runs (every case but record-path). */
+    boolean runsOnStack() {
+        return runsASink() || runs("memory") || runs("format");
     }
 
     /** Whether a case with a sink runs (the sink's schema.content is then needed). */

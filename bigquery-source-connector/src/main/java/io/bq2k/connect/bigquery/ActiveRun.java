@@ -1,7 +1,6 @@
 package io.bq2k.connect.bigquery;
 
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
@@ -344,11 +343,8 @@ final class ActiveRun {
         Chunk chunk = pending;
         pending = chunks.hasNext() ? chunks.next() : null;
         pendingRead = pending == null ? null : read(pending);
-        List<SourceRecord> records = new ArrayList<>(changes.size());
-        for (RecordShape.Change c : changes) {
-            records.add(new SourceRecord(runner.partition, SyncOffset.inRun(run, chunk.bucket(), c.seq(), plan.base(), published, diffCreated).toMap(),
-                config.topic(), null, shape.keySchema(), c.key(), c.value() == null ? null : shape.valueSchema(), c.value()));
-        }
+        List<SourceRecord> records = shape.records(changes, runner.partition, config.topic(), run, chunk.bucket(), plan.base(), published,
+            diffCreated);
         emitted += records.size();
         metrics.runProgress(alreadyHandedOver + emitted, stats.total());
         if (runner.transactions != null && !records.isEmpty()) {

@@ -202,6 +202,68 @@ public final class ColumnMapping {
         };
     }
 
+    /** Reads one value of a column from Avro binary, already converted to its Connect value. */
+    interface AvroReader {
+        Object read(org.apache.avro.io.BinaryDecoder in) throws java.io.IOException;
+    }
+
+    /**
+     * A reader of this column's values of Avro type {@code avroType} (not a union) straight from the Storage Read API's
+     * binary rows, giving what {@link #fromAvro} gives for what Avro's generic reader yields (a decimal's bytes first
+     * turned into a BigDecimal of {@code decimalScale}, the column's Avro scale, -1 when it has none) without the
+     * intermediate objects or a switch per value; null for a combination it does not cover (decode generically then).
+     */
+    AvroReader avroReader(org.apache.avro.Schema avroType, int decimalScale) {
+        org.apache.avro.Schema.Type t = avroType.getType();
+        return switch (kind) {
+            case INT64 -> t == org.apache.avro.Schema.Type.LONG ? in -> in.readLong() : null;
+            case FLOAT64 -> t == org.apache.avro.Schema.Type.DOUBLE ? in -> in.readDouble() : null;
+            case BOOL -> t == org.apache.avro.Schema.Type.BOOLEAN ? in -> in.readBoolean() : null;
+            case STRING -> t == org.apache.avro.Schema.Type.STRING ? in -> in.readString() : null;
+            case BYTES -> t == org.apache.avro.Schema.Type.BYTES && decimalScale < 0 ? new AvroReader() {
+                private ByteBuffer scratch;
+
+                @Override
+                public Object read(org.apache.avro.io.BinaryDecoder in) throws java.io.IOException {
+                    scratch = in.readBytes(scratch);
+                    return bytes(scratch);
+                }
+            } : null;
+            case NUMERIC -> t == org.apache.avro.Schema.Type.BYTES ? new AvroReader() {
+                private ByteBuffer scratch;
+                private final int avroScale = decimalScale >= 0 ? decimalScale : 9;
+
+                @Override
+                public Object read(org.apache.avro.io.BinaryDecoder in) throws java.io.IOException {
+                    scratch = in.readBytes(scratch);
+                    return decimal(scratch, avroScale).setScale(scale);
+                }
+            } : null;
+            case DATE -> t == org.apache.avro.Schema.Type.INT ? in -> days(in.readInt())
+                : t == org.apache.avro.Schema.Type.LONG ? in -> days(in.readLong()) : null;
+            case TIME, TIMESTAMP -> t == org.apache.avro.Schema.Type.LONG ? in -> micros(in.readLong()) : null;
+            case DATETIME -> t == org.apache.avro.Schema.Type.LONG ? in -> micros(in.readLong())
+                : t == org.apache.avro.Schema.Type.STRING ? in -> micros(datetimeMicros(in.readString())) : null;
+        };
+    }
+
+    /**
+     * A decimal from its big-endian two's-complement unscaled bytes (Avro's decimal): through a long when they fit in
+     * 8 bytes (BigDecimal.valueOf, no BigInteger), equal in value and scale to {@code new BigDecimal(new BigInteger(bytes), scale)}.
+     */
+    static BigDecimal decimal(ByteBuffer unscaled, int scale) {
+        int n = unscaled.remaining();
+        if (n == 0 || n > 8) {
+            return new BigDecimal(new BigInteger(bytes(unscaled)), scale);
+        }
+        int p = unscaled.position();
+        long v = unscaled.get(p); // sign-extended
+        for (int i = 1; i < n; i++) {
+            v = (v << 8) | (unscaled.get(p + i) & 0xFF);
+        }
+        return BigDecimal.valueOf(v, scale);
+    }
+
     /** Converts a value read over REST (BigQuery's text form). */
     public Object fromText(String v) {
         if (v == null) {

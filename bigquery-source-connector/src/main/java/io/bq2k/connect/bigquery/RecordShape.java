@@ -3,10 +3,12 @@ package io.bq2k.connect.bigquery;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 import org.apache.kafka.connect.data.Schema;
 import org.apache.kafka.connect.data.SchemaBuilder;
 import org.apache.kafka.connect.data.Struct;
+import org.apache.kafka.connect.source.SourceRecord;
 
 import com.google.cloud.bigquery.Field;
 import com.google.cloud.bigquery.FieldList;
@@ -23,6 +25,9 @@ public final class RecordShape {
     private final int[] keyPositions;
     private final Schema keySchema;
     private final Schema valueSchema;
+    /** The schemas' fields in column order: Struct.put(Field, v) skips put(String, v)'s lookup by name. */
+    private final org.apache.kafka.connect.data.Field[] keyFields;
+    private final org.apache.kafka.connect.data.Field[] valueFields;
 
     private RecordShape(List<ColumnMapping> columns, List<ColumnMapping> keyColumns, String schemaNamePrefix) {
         this.columns = columns;
@@ -34,6 +39,8 @@ public final class RecordShape {
         columns.forEach(c -> value.field(c.name(), c.schema()));
         this.keySchema = key.build();
         this.valueSchema = value.build();
+        this.keyFields = keySchema.fields().toArray(new org.apache.kafka.connect.data.Field[0]);
+        this.valueFields = valueSchema.fields().toArray(new org.apache.kafka.connect.data.Field[0]);
     }
 
     /**
@@ -107,16 +114,31 @@ public final class RecordShape {
     public Change change(long seq, String op, Object[] values) {
         Struct key = new Struct(keySchema);
         for (int i = 0; i < keyPositions.length; i++) {
-            key.put(keyColumns.get(i).name(), values[keyPositions[i]]);
+            key.put(keyFields[i], values[keyPositions[i]]);
         }
         if (SyncSql.OP_REMOVED.equals(op)) {
             return new Change(seq, op, key, null);
         }
         Struct value = new Struct(valueSchema);
-        for (int i = 0; i < columns.size(); i++) {
-            value.put(columns.get(i).name(), values[i]);
+        for (int i = 0; i < valueFields.length; i++) {
+            value.put(valueFields[i], values[i]);
         }
         return new Change(seq, op, key, value);
+    }
+
+    /**
+     * The records of a chunk's changes, as the task emits them: to {@code topic}, each with the in-run offset
+     * of its position (run, bucket, seq) under the contract it is published under.
+     */
+    public List<SourceRecord> records(List<Change> changes, Map<String, ?> partition, String topic, long run, int bucket, long base,
+                                      RecordContract published, long diffCreated) {
+        List<SourceRecord> records = new ArrayList<>(changes.size());
+        SyncOffset.InRun offsets = new SyncOffset.InRun(run, bucket, base, published, diffCreated);
+        for (Change c : changes) {
+            records.add(new SourceRecord(partition, offsets.offset(c.seq()),
+                topic, null, keySchema, c.key(), c.value() == null ? null : valueSchema, c.value()));
+        }
+        return records;
     }
 
     /** One change of a run: its position in the bucket, operation, key and (null for a removal) value. */

@@ -5,13 +5,6 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 
-import org.apache.avro.NameValidator;
-import org.apache.avro.Schema;
-import org.apache.avro.generic.GenericDatumReader;
-import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryDecoder;
-import org.apache.avro.io.DecoderFactory;
-
 import com.google.cloud.bigquery.storage.v1.CreateReadSessionRequest;
 import com.google.cloud.bigquery.storage.v1.DataFormat;
 import com.google.cloud.bigquery.storage.v1.ReadRowsRequest;
@@ -53,43 +46,12 @@ public final class StorageChangeReader implements ChangeReader {
         if (session.getStreamsCount() == 0) {
             return changes;
         }
-        // BigQuery may name columns in ways Avro does not allow (non-ASCII, spaces): decode by position.
-        Schema schema = new Schema.Parser(NameValidator.NO_VALIDATION).parse(session.getAvroSchema().getSchema());
-        GenericDatumReader<GenericRecord> reader = new GenericDatumReader<>(schema);
-        List<ColumnMapping> columns = shape.columns();
-        if (schema.getFields().size() != LEADING_COLUMNS + columns.size()) {
-            throw new IllegalStateException("diff table " + diffTable + " has " + schema.getFields().size()
-                + " columns, expected " + (LEADING_COLUMNS + columns.size()));
-        }
-        // Decimals carry the scale of the Avro schema (9 for NUMERIC, the column's for NUMERIC(P, S)).
-        int[] decimalScales = new int[columns.size()];
-        for (int i = 0; i < decimalScales.length; i++) {
-            Schema s = schema.getFields().get(LEADING_COLUMNS + i).schema();
-            Schema nonNull = s.getType() == Schema.Type.UNION ? s.getTypes().stream().filter(t -> t.getType() != Schema.Type.NULL).findFirst().orElse(s) : s;
-            decimalScales[i] = nonNull.getLogicalType() instanceof org.apache.avro.LogicalTypes.Decimal d ? d.getScale() : -1;
-        }
-        BinaryDecoder decoder = null;
-        GenericRecord record = null;
+        AvroChangeDecoder decoder = new AvroChangeDecoder(session.getAvroSchema().getSchema(), shape, diffTable);
         for (ReadStream stream : session.getStreamsList()) {
             for (ReadRowsResponse response : gateway.readClient().readRowsCallable()
                     .call(ReadRowsRequest.newBuilder().setReadStream(stream.getName()).setOffset(0).build())) {
-                if (!response.hasAvroRows()) {
-                    continue;
-                }
-                decoder = DecoderFactory.get().binaryDecoder(response.getAvroRows().getSerializedBinaryRows().newInput(), decoder);
-                while (!decoder.isEnd()) {
-                    record = reader.read(record, decoder);
-                    Object[] values = new Object[columns.size()];
-                    for (int i = 0; i < values.length; i++) {
-                        Object v = record.get(LEADING_COLUMNS + i);
-                        if (decimalScales[i] >= 0 && v instanceof java.nio.ByteBuffer b) {
-                            byte[] unscaled = new byte[b.remaining()];
-                            b.duplicate().get(unscaled);
-                            v = new java.math.BigDecimal(new java.math.BigInteger(unscaled), decimalScales[i]);
-                        }
-                        values[i] = columns.get(i).fromAvro(v);
-                    }
-                    changes.add(shape.change((Long) record.get(1), record.get(2).toString(), values));
+                if (response.hasAvroRows()) {
+                    decoder.decode(response.getAvroRows().getSerializedBinaryRows(), changes);
                 }
             }
         }

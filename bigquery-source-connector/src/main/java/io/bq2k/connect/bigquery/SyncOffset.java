@@ -62,6 +62,9 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
     }
 
     public Map<String, Object> toMap() {
+        if (kind == Kind.IN_RUN) {
+            return InRun.map(run, bucket, seq, base, diff, contract, keys == null ? null : String.join(",", keys));
+        }
         Map<String, Object> m = new HashMap<>();
         m.put(RUN, run);
         switch (kind) {
@@ -75,14 +78,6 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
                 m.put(ABANDONED, true);
                 m.put(BASE, base);
             }
-            case IN_RUN -> {
-                m.put(BUCKET, bucket);
-                m.put(SEQ, seq);
-                m.put(BASE, base);
-                if (diff >= 0) {
-                    m.put(DIFF, diff);
-                }
-            }
         }
         if (contract != null) {
             m.put(CONTRACT, contract);
@@ -91,6 +86,51 @@ public record SyncOffset(long run, Kind kind, int bucket, long seq, long base, S
             m.put(KEYS, String.join(",", keys));
         }
         return m;
+    }
+
+    /**
+     * The in-run offsets of one chunk's changes, {@code inRun(run, bucket, seq, base, contract, diff).toMap()} for each seq,
+     * with what they share (the contract's fingerprint, a hash, and the key list) computed once per chunk instead of per record.
+     */
+    public static final class InRun {
+        private final long run;
+        private final int bucket;
+        private final long base;
+        private final long diff;
+        private final String contract;
+        private final String keys;
+
+        public InRun(long run, int bucket, long base, RecordContract contract, long diff) {
+            this.run = run;
+            this.bucket = bucket;
+            this.base = base;
+            this.diff = diff;
+            this.contract = contract.fingerprint();
+            this.keys = contract.keys() == null ? null : String.join(",", contract.keys());
+        }
+
+        /** The offset of the change at {@code seq}: a map of its own (Connect keeps it until the record is committed). */
+        public Map<String, Object> offset(long seq) {
+            return map(run, bucket, seq, base, diff, contract, keys);
+        }
+
+        private static Map<String, Object> map(long run, int bucket, long seq, long base, long diff, String contract, String keys) {
+            Map<String, Object> m = new HashMap<>();
+            m.put(RUN, run);
+            m.put(BUCKET, bucket);
+            m.put(SEQ, seq);
+            m.put(BASE, base);
+            if (diff >= 0) {
+                m.put(DIFF, diff);
+            }
+            if (contract != null) {
+                m.put(CONTRACT, contract);
+            }
+            if (keys != null) {
+                m.put(KEYS, keys);
+            }
+            return m;
+        }
     }
 
     /**
