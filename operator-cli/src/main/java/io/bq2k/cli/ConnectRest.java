@@ -13,9 +13,9 @@ import java.util.Base64;
 import javax.net.ssl.SSLContext;
 
 /**
- * Requests to a Connect worker's REST API. HTTP 409 is retried for up to a minute: the worker answers it
- * while a rebalance or a just-written connector config is still settling ("stale configuration"), and
- * it passes in seconds.
+ * Requests to a Connect worker's REST API. While the worker's group settles — HTTP 409 during a rebalance or
+ * for a just-written connector config ("stale configuration"), HTTP 500 "a rebalance is expected" right after a
+ * connector was created or deleted — the request is retried for up to a minute; that passes in seconds.
  *
  * <p>An {@code https} URL is reached with the given TLS context (the client properties' trust store);
  * REST basic authentication, when given, is sent with every request.
@@ -53,7 +53,15 @@ public final class ConnectRest {
         return baseUrl;
     }
 
-    /** Sends {@code method path} with an optional JSON body; any status is returned, 409 only once it persists. */
+    /**
+     * Whether the worker answered that its group is settling: 409 (a rebalance in progress, a config not yet read
+     * back) or 500 "a rebalance is expected" (a connector was just created or deleted). Both pass within seconds.
+     */
+    private static boolean settling(HttpResponse<String> r) {
+        return r.statusCode() == 409 || (r.statusCode() == 500 && r.body() != null && r.body().contains("rebalance is expected"));
+    }
+
+    /** Sends {@code method path} with an optional JSON body; any status is returned, a settling one only once it persists. */
     public HttpResponse<String> send(String method, String path, String jsonBody) {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(Duration.ofSeconds(60))
                 .header("Accept", "application/json");
@@ -70,7 +78,7 @@ public final class ConnectRest {
         try {
             while (true) {
                 HttpResponse<String> r = http.send(request, HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() != 409 || System.nanoTime() > deadline) {
+                if (!settling(r) || System.nanoTime() > deadline) {
                     return r;
                 }
                 Thread.sleep(250);
