@@ -44,8 +44,8 @@ import io.bq2k.stack.PipelineOps;
 
 /**
  * Avro as a record format, end to end on the real stack with its schema registry (Apicurio Registry): the shipped
- * {@code config/avro/} source and Debezium sink (Apicurio's {@code AvroConverter} for key and value, a plugin of its
- * own on the worker) carry five runs of inserts, updates and deletes over every compared type (INT64 key, STRING with
+ * {@code config/avro/} source and Debezium sink (the source writes with our {@code CachingAvroConverter}, the sink
+ * reads with Apicurio's {@code AvroConverter}, both in one plugin directory of their own on the worker) carry five runs of inserts, updates and deletes over every compared type (INT64 key, STRING with
  * non-ASCII text, NUMERIC, TIMESTAMP in microseconds, DATE, FLOAT64, BOOL, NULLs) into MariaDB, and after each run
  * MySQL equals the query result. Then "the other consumer": a plain {@link KafkaConsumer} with Apicurio's
  * {@link AvroKafkaDeserializer} reads the topic from the beginning, keeps the latest value per key (a tombstone
@@ -63,6 +63,7 @@ class AvroPipelineIT {
     static final String SINK = "sink-avro-mirror";
     static final int RUNS = 5;
     static final String APICURIO_CONVERTER = "io.apicurio.registry.utils.converter.AvroConverter";
+    static final String CACHING_CONVERTER = "io.bq2k.connect.avro.CachingAvroConverter";
 
     LocalStack stack;
     Path tmp;
@@ -217,12 +218,14 @@ class AvroPipelineIT {
         }
         String plugins = stack.connectRest().send("GET", "/connector-plugins?connectorsOnly=false", null).body();
         assertTrue(plugins.contains(APICURIO_CONVERTER), "the worker lists Apicurio's converter: " + plugins);
+        assertTrue(plugins.contains(CACHING_CONVERTER), "the worker lists our caching subclass of it: " + plugins);
 
         Map<String, String> source = ConnectorConfigs.avroSource(stack, TOPIC, table.query(), "bq2k_staging_avro");
         Map<String, String> sink = ConnectorConfigs.avroSink(stack, TOPIC, TABLE);
         for (Map<String, String> c : List.of(source, sink)) {
-            assertEquals(APICURIO_CONVERTER, c.get("key.converter"));
-            assertEquals(APICURIO_CONVERTER, c.get("value.converter"));
+            String converter = c == source ? CACHING_CONVERTER : APICURIO_CONVERTER; // the source writes, the sink reads
+            assertEquals(converter, c.get("key.converter"));
+            assertEquals(converter, c.get("value.converter"));
             assertEquals(stack.registryUrl(), c.get("value.converter.apicurio.registry.url"), "the stack's registry, from ${REGISTRY_URL}");
         }
         source.put("topic.creation.default.partitions", "2");
