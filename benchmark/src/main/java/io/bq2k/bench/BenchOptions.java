@@ -33,7 +33,7 @@ final class BenchOptions {
     String jdbcExtra = "";
     Set<String> cases = new LinkedHashSet<>(List.of("record-path", "initial", "nochange", "incremental", "emission", "format"));
     boolean strict;
-    /** The record formats of the format comparison ({@link FormatCase}): json (no comparison), avro or both (default). */
+    /** The record formats of the format comparison ({@link FormatCase}): json (no comparison), avro, both (default) or all. */
     String format = "both";
 
     static void usage() {
@@ -42,7 +42,7 @@ final class BenchOptions {
                 "                 [--partitions P] [--sink-tasks T] [--sink-batch B] [--schema-in-records]",
                 "                 [--linger-ms MS] [--producer-batch BYTES] [--compression TYPE] [--connect-heap OPTS] [--jfr]",
                 "                 [--chunk-rows N] [--jdbc-url-extra 'k=v&k2=v2'] [--cases record-path,initial,nochange,incremental,emission,format,memory]",
-                "                 [--format json|avro|both]",
+                "                 [--format json|avro|both|all]",
                 "       bin/bench --memory [--rows N] [--reps R] [--strict] [--connect-heap OPTS] [--chunk-rows N]",
                 "  --rows N            rows loaded into the emulator (default 1000000)",
                 "  --reps R            repetitions per figure, the median is reported (default 3; 1 with --smoke)",
@@ -55,8 +55,10 @@ final class BenchOptions {
                 "                      on N Avro diff rows in this JVM, records/s per core (thread CPU time)",
                 "  --strict            with --memory: exit 1 when peak heap (after GC) of the N run > 1.20x the N/10 run",
                 "  --format F          the format comparison (initial sync, shipped JSON with schema in every record vs shipped",
-                "                      Avro through the stack's registry, side by side): both (default), avro (Avro alone),",
-                "                      json (no comparison, no registry: the JSON cases only)",
+                "                      Avro through the stack's registry, side by side): both (default), all (both, and Avro",
+                "                      written by Apicurio's converter as is: what CachingAvroConverter cut), avro (Avro alone),",
+                "                      json (no comparison, no registry: the JSON cases only); with Avro, the converters alone",
+                "                      first (ConverterCase: records/s per core writing and reading, no Connect)",
                 "  --schema-in-records JsonConverter with the schema in every record (the shipped config) instead of",
                 "                      schema-less JSON on the wire + the schema given to the sink's converter (schema.content)"));
     }
@@ -97,8 +99,8 @@ final class BenchOptions {
         if ((o.smoke || o.cases.equals(Set.of("memory"))) && !o.repsGiven) {
             o.reps = 1;
         }
-        if (!List.of("json", "avro", "both").contains(o.format)) {
-            throw new IllegalArgumentException("--format must be json, avro or both");
+        if (!List.of("json", "avro", "both", "all").contains(o.format)) {
+            throw new IllegalArgumentException("--format must be json, avro, both or all");
         }
         if (o.format.equals("json")) {
             o.cases.remove("format");

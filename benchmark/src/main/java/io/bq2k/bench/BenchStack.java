@@ -125,16 +125,22 @@ final class BenchStack {
 
     /**
      * The source of the format comparison ({@link FormatCase}): the shipped JSON config (schema in every record) or the
-     * shipped Avro one, with the same tuning as every other sync of the bench; only the converters differ.
+     * shipped Avro one (for {@link RecordFormat#AVRO_APICURIO} with Apicurio's converter in place of ours), with the same
+     * tuning as every other sync of the bench; only the converters differ.
      */
     Map<String, String> sourceConfig(RecordFormat f, String topic, String query, String staging) {
-        return tuneSource(f == RecordFormat.AVRO ? ConnectorConfigs.avroSource(local, topic, query, staging)
-                : ConnectorConfigs.source(local, topic, query, staging));
+        Map<String, String> c = f.avro() ? ConnectorConfigs.avroSource(local, topic, query, staging)
+                : ConnectorConfigs.source(local, topic, query, staging);
+        if (f == RecordFormat.AVRO_APICURIO) {
+            c.put("key.converter", RecordFormat.APICURIO_CONVERTER);
+            c.put("value.converter", RecordFormat.APICURIO_CONVERTER);
+        }
+        return tuneSource(c);
     }
 
     /** The sink of the format comparison: the shipped JSON or Avro sink config with the bench's tuning. */
     Map<String, String> sinkConfig(RecordFormat f, String topic, String table) {
-        return tuneSink(f == RecordFormat.AVRO ? ConnectorConfigs.avroSink(local, topic, table) : ConnectorConfigs.sink(local, topic, table));
+        return tuneSink(f.avro() ? ConnectorConfigs.avroSink(local, topic, table) : ConnectorConfigs.sink(local, topic, table));
     }
 
     /** The bench's tuning of a source config (any converter). */

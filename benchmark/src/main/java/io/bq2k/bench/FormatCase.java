@@ -19,7 +19,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.bq2k.stack.PipelineOps;
 
 /**
- * The format comparison ({@code --format both|avro}): the initial sync of all N rows once per record format
+ * The format comparison ({@code --format both|all|avro}): first the converters alone ({@link ConverterCase}), then the initial sync of all N rows once per record format
  * ({@link RecordFormat}: the shipped JSON with the schema in every record, the shipped Avro through the stack's
  * registry), same query, same tuning (partitions, producer, sink batch and fetch), only the converters differ. First an
  * untimed warm-up sync per format of the first {@link #warmUpRows} rows (class loading, JIT, the registry's client: the
@@ -71,6 +71,9 @@ final class FormatCase {
         if (kept != null) {
             kept.remove(st.deployer); // nothing else runs in the worker: its CPU seconds are this sync's
         }
+        if (formats.stream().anyMatch(RecordFormat::avro)) {
+            new ConverterCase(opts, st.local.registryUrl(), run.details(), run.failures()).run(res);
+        }
         long warm = warmUpRows(rows);
         String warmQuery = BenchData.QUERY + " WHERE id <= " + warm;
         Signature warmExpected = Signature.ofQuery(st.bq, warmQuery);
@@ -106,6 +109,11 @@ final class FormatCase {
                             opts.smoke ? "; --smoke: no warm-up, small N: not a measurement" : ""));
             log("format comparison: worker CPU per row, Avro <= 0.5x JSON: %s (%.2fx)", ratio <= 0.5 ? "yes" : "NO", ratio);
         }
+        if (passes.containsKey(RecordFormat.AVRO) && passes.containsKey(RecordFormat.AVRO_APICURIO)) {
+            log("format comparison: worker CPU per row, CachingAvroConverter / Apicurio's converter as is: %.2fx",
+                    median(passes.get(RecordFormat.AVRO), p -> p.cpuPer1k("connect", rows))
+                            / median(passes.get(RecordFormat.AVRO_APICURIO), p -> p.cpuPer1k("connect", rows)));
+        }
     }
 
     /** The warm-up's size: a tenth of the rows, at least 2,000 and at most 50,000. */
@@ -134,7 +142,7 @@ final class FormatCase {
         long tEq = Signature.await(st.local, table, expected, RUN_TIMEOUT);
         Map<String, Double> cpu = HostMetrics.cpuDelta(c0, st.host.cpu());
         double total = (tEq - t0) / 1e9;
-        PipelineOps.RunSummary s = f == RecordFormat.AVRO
+        PipelineOps.RunSummary s = f.avro()
                 ? TopicBytes.awaitAvroRun(st.local, topic + ".runs", 1, Duration.ofMinutes(2))
                 : st.ops.awaitRun(topic + ".runs", 1, Duration.ofMinutes(2));
         JsonNode pl = s.payload();
@@ -159,13 +167,14 @@ final class FormatCase {
         return new Pass(f, rep, total, cpu, size, bqWork, emit, sinkTail, l1);
     }
 
-    /** The side-by-side table: a column per format, the ratio Avro/JSON when both ran. */
+    /** The side-by-side table: a column per format, then each Avro format's ratio to JSON when JSON ran (it comes first). */
     private String table(List<RecordFormat> formats, Map<RecordFormat, List<Pass>> passes, long rows) {
-        boolean both = formats.size() == 2;
+        int ratios = ratioColumns(formats);
         StringBuilder sb = new StringBuilder("| format comparison, initial sync of " + fmtN(rows) + " rows (median of " + opts.reps + ")");
         formats.forEach(f -> sb.append(" | ").append(f.label));
-        sb.append(both ? " | Avro / JSON |\n" : " |\n");
-        sb.append("|---").append("|---".repeat(formats.size())).append(both ? "|---|\n" : "|\n");
+        formats.subList(formats.size() - ratios, formats.size()).forEach(f -> sb.append(" | ").append(f.id).append(" / json"));
+        sb.append(" |\n");
+        sb.append("|---").append("|---".repeat(formats.size() + ratios)).append("|\n");
         row(sb, formats, passes, "end to end (rows/s)", p -> p.rowsPerS(rows));
         row(sb, formats, passes, "worker (Connect) CPU s per 1,000 rows", p -> p.cpuPer1k("connect", rows));
         row(sb, formats, passes, "emulator CPU s per 1,000 rows", p -> p.cpuPer1k("emulator", rows));
@@ -184,8 +193,13 @@ final class FormatCase {
             Object v = correctness().get("format." + f.id + ".ours");
             sb.append(" | ").append(v == null ? "-" : String.valueOf(v).replace("|", "/"));
         }
-        sb.append(both ? " | |\n" : " |\n");
+        sb.append(" |".repeat(ratios)).append(" |\n");
         return sb.toString();
+    }
+
+    /** How many ratio columns the table has: one per format after JSON, when JSON ran. */
+    private static int ratioColumns(List<RecordFormat> formats) {
+        return formats.get(0) == RecordFormat.JSON ? formats.size() - 1 : 0;
     }
 
     private void row(StringBuilder sb, List<RecordFormat> formats, Map<RecordFormat, List<Pass>> passes, String figure,
@@ -196,8 +210,8 @@ final class FormatCase {
             v[i] = median(passes.get(formats.get(i)), f);
             sb.append(" | ").append(Results.num(v[i]));
         }
-        if (formats.size() == 2) {
-            sb.append(" | ").append(Double.isNaN(v[0]) || Double.isNaN(v[1]) || v[0] == 0 ? "-" : String.format(Locale.ROOT, "%.2fx", v[1] / v[0]));
+        for (int i = formats.size() - ratioColumns(formats); i < formats.size(); i++) {
+            sb.append(" | ").append(Double.isNaN(v[0]) || Double.isNaN(v[i]) || v[0] == 0 ? "-" : String.format(Locale.ROOT, "%.2fx", v[i] / v[0]));
         }
         sb.append(" |\n");
     }

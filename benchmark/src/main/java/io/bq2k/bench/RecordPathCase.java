@@ -152,20 +152,12 @@ final class RecordPathCase {
         ThreadMXBean mx = ManagementFactory.getThreadMXBean();
         com.sun.management.OperatingSystemMXBean os = (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         Map<String, String> partition = SyncOffset.partition("bench");
-        RecordContract contract = new RecordContract(TOPIC, List.of("id"), SyncConfig.TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT);
+        RecordContract contract = contract();
         RecordHeaders headers = new RecordHeaders();
         long records = 0, checksum = 0;
         long p0 = os.getProcessCpuTime(), w0 = System.nanoTime(), t0 = mx.getCurrentThreadCpuTime();
         for (List<ByteString> chunk : chunks) {
-            // As StorageChangeReader per read session: a decoder for the session's schema, the rows in seq order.
-            AvroChangeDecoder decoder = new AvroChangeDecoder(avroSchema(), shape, "bench.diff");
-            List<RecordShape.Change> changes = new ArrayList<>(CHUNK_ROWS);
-            for (ByteString page : chunk) {
-                decoder.decode(page, changes);
-            }
-            changes.sort(Comparator.comparingLong(RecordShape.Change::seq));
-            // As ActiveRun per chunk.
-            List<SourceRecord> out = shape.records(changes, partition, TOPIC, 1, 0, 0, contract, 1_700_000_000_000L);
+            List<SourceRecord> out = chunkRecords(chunk, shape, partition, contract);
             records += out.size();
             if (converters == null) {
                 checksum += out.get(out.size() - 1).sourceOffset().size();
@@ -180,6 +172,24 @@ final class RecordPathCase {
         }
         long t1 = mx.getCurrentThreadCpuTime(), w1 = System.nanoTime(), p1 = os.getProcessCpuTime();
         return new Pass(records, (t1 - t0) / 1e9, (p1 - p0) / 1e9, (w1 - w0) / 1e9, checksum);
+    }
+
+    /** One chunk's records as a task makes them: decoded, in seq order, built with the in-run offsets. */
+    static List<SourceRecord> chunkRecords(List<ByteString> chunk, RecordShape shape, Map<String, String> partition, RecordContract contract)
+            throws IOException {
+        // As StorageChangeReader per read session: a decoder for the session's schema, the rows in seq order.
+        AvroChangeDecoder decoder = new AvroChangeDecoder(avroSchema(), shape, "bench.diff");
+        List<RecordShape.Change> changes = new ArrayList<>(CHUNK_ROWS);
+        for (ByteString page : chunk) {
+            decoder.decode(page, changes);
+        }
+        changes.sort(Comparator.comparingLong(RecordShape.Change::seq));
+        // As ActiveRun per chunk.
+        return shape.records(changes, partition, TOPIC, 1, 0, 0, contract, 1_700_000_000_000L);
+    }
+
+    static RecordContract contract() {
+        return new RecordContract(TOPIC, List.of("id"), SyncConfig.TemporalPrecision.MICROS, SyncConfig.JsonColumns.TEXT);
     }
 
     static JsonConverter[] json(boolean schemas) {

@@ -13,14 +13,13 @@ import io.bq2k.cli.ConnectorDeployer;
 
 /**
  * The Avro configs in {@code config/avro/}: each is its JSON twin in {@code config/} with the converters swapped, and
- * nothing else changed — same topic, table, keys, query, sink settings. Apicurio's pair (the source writing with
- * {@code CachingAvroConverter}, the sink reading with Apicurio's converter) runs ({@code AvroPipelineIT});
+ * nothing else changed — same topic, table, keys, query, sink settings. Apicurio's pair (both with
+ * {@code CachingAvroConverter}, Apicurio's converter with its registry lookup cached) runs ({@code AvroPipelineIT});
  * the Confluent pair ({@code io.confluent.connect.avro.AvroConverter}, not reachable here) is checked only here.
  */
 class AvroConfigsTest {
 
-    static final String APICURIO = "io.apicurio.registry.utils.converter.AvroConverter";
-    /** Apicurio's converter with the registry lookup cached per schema (avro-converter/): the source's writer. */
+    /** Apicurio's converter with the registry lookup cached per schema (avro-converter/); reading is Apicurio's. */
     static final String CACHING = "io.bq2k.connect.avro.CachingAvroConverter";
     static final String CONFLUENT = "io.confluent.connect.avro.AvroConverter";
 
@@ -49,7 +48,7 @@ class AvroConfigsTest {
     static void assertApicurio(Map<String, String> c, boolean source) {
         for (String side : new String[] {"key", "value"}) {
             String p = side + ".converter";
-            assertEquals(source ? CACHING : APICURIO, c.get(p), p);
+            assertEquals(CACHING, c.get(p), p);
             assertEquals("http://127.0.0.1:8081/apis/registry/v2", c.get(p + ".apicurio.registry.url"), p + ": the registry (REGISTRY_URL's default)");
             // Confluent's wire format (magic byte, 4-byte content id in the payload): what Confluent-compatible consumers read.
             assertEquals("true", c.get(p + ".apicurio.registry.as-confluent"), p);

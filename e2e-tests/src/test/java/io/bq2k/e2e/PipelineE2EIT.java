@@ -164,19 +164,7 @@ class PipelineE2EIT {
                 "after run 6 the staging dataset holds the tables of runs 5 (the committed base at run 6's start) and 6 only");
 
         // Spot-check the MySQL column types the sink created (documented mapping).
-        try (var c = stack.mysqlConnection(); var st = c.createStatement();
-             var rs = st.executeQuery("SELECT COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY FROM information_schema.COLUMNS"
-                     + " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'e2e_mirror' ORDER BY ORDINAL_POSITION")) {
-            Map<String, String> types = new LinkedHashMap<>();
-            while (rs.next()) {
-                types.put(rs.getString(1), rs.getString(2) + ("PRI".equals(rs.getString(3)) ? " PK" : ""));
-            }
-            log("MySQL column types: %s", types);
-            assertEquals("bigint(20) PK", types.get("id"));
-            assertEquals("decimal(38,9)", types.get("amount"));
-            assertEquals("datetime(6)", types.get("seen_at"));
-            assertEquals("date", types.get("day"));
-        }
+        log("MySQL column types: %s", VersionedTable.assertSinkColumnTypes(stack, "e2e_mirror"));
     }
 
     // ------------------------------------------------------------------ 2. independent consumer, compaction

@@ -1,14 +1,19 @@
 package io.bq2k.e2e;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
 import java.math.BigDecimal;
+import java.sql.SQLException;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
+import io.bq2k.stack.LocalStack;
 import io.bq2k.stack.MirrorCheck.Column;
 import io.bq2k.stack.MirrorCheck.Type;
 import io.bq2k.stack.PipelineOps;
@@ -37,6 +42,26 @@ final class VersionedTable {
         this.base = base;
         this.grow = grow;
         this.period = period;
+    }
+
+    /**
+     * The MySQL columns the sink created for this table's columns (the documented mapping: INT64 key, NUMERIC,
+     * TIMESTAMP in microseconds, DATE), asserted; returns every column's type ("PK" appended to the key's) for the log.
+     */
+    static Map<String, String> assertSinkColumnTypes(LocalStack stack, String mysqlTable) throws SQLException {
+        Map<String, String> types = new LinkedHashMap<>();
+        try (var c = stack.mysqlConnection(); var st = c.createStatement();
+             var rs = st.executeQuery("SELECT COLUMN_NAME, COLUMN_TYPE, COLUMN_KEY FROM information_schema.COLUMNS"
+                     + " WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '" + mysqlTable + "' ORDER BY ORDINAL_POSITION")) {
+            while (rs.next()) {
+                types.put(rs.getString(1), rs.getString(2) + ("PRI".equals(rs.getString(3)) ? " PK" : ""));
+            }
+        }
+        assertEquals("bigint(20) PK", types.get("id"), "the key column: " + types);
+        assertEquals("decimal(38,9)", types.get("amount"), "NUMERIC: " + types);
+        assertEquals("datetime(6)", types.get("seen_at"), "TIMESTAMP: " + types);
+        assertEquals("date", types.get("day"), "DATE: " + types);
+        return types;
     }
 
     /**
