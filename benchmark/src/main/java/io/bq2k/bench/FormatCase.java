@@ -109,6 +109,18 @@ final class FormatCase {
                             opts.smoke ? "; --smoke: no warm-up, small N: not a measurement" : ""));
             log("format comparison: worker CPU per row, Avro <= 0.5x JSON: %s (%.2fx)", ratio <= 0.5 ? "yes" : "NO", ratio);
         }
+        if (run.details().get("initial_baselines") instanceof Map<?, ?> b) {
+            // The initial sync case's baselines, measured earlier in this run on the same data.
+            double ups = (Double) b.get("upsert_rows_s");
+            double upsMysql = (Double) b.get("upsert_mysql_rows_s");
+            for (RecordFormat f : formats) {
+                double ours = median(passes.get(f), p -> p.rowsPerS(rows));
+                res.target("Initial sync, " + f.id + ": >= 1.0x the direct upsert loader and >= 0.35x its MySQL-only rate",
+                        ours / ups >= 1.0 && ours / upsMysql >= 0.35,
+                        String.format(Locale.ROOT, "%,.0f rows/s: %.2fx the loader (%,.0f), %.2fx its MySQL-only rate (%,.0f)", ours, ours / ups,
+                                ups, ours / upsMysql, upsMysql));
+            }
+        }
         if (passes.containsKey(RecordFormat.AVRO) && passes.containsKey(RecordFormat.AVRO_APICURIO)) {
             log("format comparison: worker CPU per row, CachingAvroConverter / Apicurio's converter as is: %.2fx",
                     median(passes.get(RecordFormat.AVRO), p -> p.cpuPer1k("connect", rows))

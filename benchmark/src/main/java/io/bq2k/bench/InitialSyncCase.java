@@ -103,8 +103,11 @@ final class InitialSyncCase {
                 String.format("%.2fx upsert, %.2fx seed", median(ours) / median(ups), median(ours) / median(seed)),
                 String.format("ours: BigQuery %.1fs, emit %.1fs; baselines' MySQL statements alone: seed %,.0f rows/s, upsert %,.0f rows/s",
                         median(bqS), median(emitS), median(seedMysql), median(upsMysql)));
-        res.target("Initial sync >= 0.5x the direct upsert loader", median(ours) / median(ups) >= 0.5,
-                String.format("%.2fx (vs its MySQL-only rate: %.2fx)", median(ours) / median(ups), median(ours) / median(upsMysql)));
+        res.target("Initial sync >= 1.0x the direct upsert loader and >= 0.35x its MySQL-only rate",
+                median(ours) / median(ups) >= 1.0 && median(ours) / median(upsMysql) >= 0.35,
+                String.format("%.2fx the loader, %.2fx its MySQL-only rate (schema-less JSON; per record format: the format comparison)",
+                        median(ours) / median(ups), median(ours) / median(upsMysql)));
+        run.details().put("initial_baselines", Map.of("upsert_rows_s", median(ups), "upsert_mysql_rows_s", median(upsMysql)));
         return kept;
     }
 }
