@@ -27,7 +27,7 @@ import io.bq2k.stack.PipelineOps;
  * whose figures at its small N are fixed costs more than per-row costs (correctness is what it checks). Per
  * repetition and format a fresh sync (topic, staging dataset, table), timed from the source's deploy until the MySQL
  * table's signature equals the query's; the formats alternate their order between repetitions. Per format: rows/s end
- * to end, CPU seconds per 1,000 rows of each stack process over that interval ({@link HostMetrics}), bytes per record
+ * to end, CPU microseconds per row of each stack process over that interval ({@link HostMetrics}), bytes per record
  * on the topic (serialized key and value, read with a byte-array consumer; the partitions' size on the broker,
  * compressed), the run summary's split, and the full comparison of the MySQL table with the query result
  * ({@link Correctness}). Printed side by side with the ratios Avro/JSON and the target "worker CPU per row, Avro
@@ -42,10 +42,10 @@ final class FormatCase {
             return rows / seconds;
         }
 
-        /** CPU seconds of a process per 1,000 rows, NaN when the process did not run. */
-        double cpuPer1k(String process, long rows) {
+        /** CPU microseconds of a process per row, NaN when the process did not run. */
+        double cpuUsPerRow(String process, long rows) {
             Double s = cpu.get(process);
-            return s == null ? Double.NaN : s * 1000 / rows;
+            return s == null ? Double.NaN : s * 1e6 / rows;
         }
     }
 
@@ -101,8 +101,8 @@ final class FormatCase {
         run.details().put("format", raw);
         res.tables.add(table(formats, passes, rows));
         if (passes.containsKey(RecordFormat.JSON) && passes.containsKey(RecordFormat.AVRO)) {
-            double ratio = median(passes.get(RecordFormat.AVRO), p -> p.cpuPer1k("connect", rows))
-                    / median(passes.get(RecordFormat.JSON), p -> p.cpuPer1k("connect", rows));
+            double ratio = median(passes.get(RecordFormat.AVRO), p -> p.cpuUsPerRow("connect", rows))
+                    / median(passes.get(RecordFormat.JSON), p -> p.cpuUsPerRow("connect", rows));
             double load = median(passes.values().stream().flatMap(List::stream).toList(), Pass::load1);
             res.target("Worker CPU per row in the initial sync, Avro <= 0.5x JSON (schema in every record)", ratio <= 0.5,
                     String.format(Locale.ROOT, "%.2fx (load avg 1m before the runs: %.1f)%s", ratio, load,
@@ -123,8 +123,8 @@ final class FormatCase {
         }
         if (passes.containsKey(RecordFormat.AVRO) && passes.containsKey(RecordFormat.AVRO_APICURIO)) {
             log("format comparison: worker CPU per row, CachingAvroConverter / Apicurio's converter as is: %.2fx",
-                    median(passes.get(RecordFormat.AVRO), p -> p.cpuPer1k("connect", rows))
-                            / median(passes.get(RecordFormat.AVRO_APICURIO), p -> p.cpuPer1k("connect", rows)));
+                    median(passes.get(RecordFormat.AVRO), p -> p.cpuUsPerRow("connect", rows))
+                            / median(passes.get(RecordFormat.AVRO_APICURIO), p -> p.cpuUsPerRow("connect", rows)));
         }
     }
 
@@ -188,11 +188,11 @@ final class FormatCase {
         sb.append(" |\n");
         sb.append("|---").append("|---".repeat(formats.size() + ratios)).append("|\n");
         row(sb, formats, passes, "end to end (rows/s)", p -> p.rowsPerS(rows));
-        row(sb, formats, passes, "worker (Connect) CPU s per 1,000 rows", p -> p.cpuPer1k("connect", rows));
-        row(sb, formats, passes, "emulator CPU s per 1,000 rows", p -> p.cpuPer1k("emulator", rows));
-        row(sb, formats, passes, "MariaDB CPU s per 1,000 rows", p -> p.cpuPer1k("mariadb", rows));
-        row(sb, formats, passes, "broker CPU s per 1,000 rows", p -> p.cpuPer1k("kafka", rows));
-        row(sb, formats, passes, "registry CPU s per 1,000 rows", p -> p.cpuPer1k("registry", rows));
+        row(sb, formats, passes, "worker (Connect) CPU µs per row", p -> p.cpuUsPerRow("connect", rows));
+        row(sb, formats, passes, "emulator CPU µs per row", p -> p.cpuUsPerRow("emulator", rows));
+        row(sb, formats, passes, "MariaDB CPU µs per row", p -> p.cpuUsPerRow("mariadb", rows));
+        row(sb, formats, passes, "broker CPU µs per row", p -> p.cpuUsPerRow("kafka", rows));
+        row(sb, formats, passes, "registry CPU µs per row", p -> p.cpuUsPerRow("registry", rows));
         row(sb, formats, passes, "bytes per record on the topic, key (serialized)", p -> p.size().keyPerRecord());
         row(sb, formats, passes, "bytes per record on the topic, value (serialized)", p -> p.size().valuePerRecord());
         row(sb, formats, passes, "bytes per record on the broker (log size / records, " + opts.producerCompression + " batches)",
