@@ -47,13 +47,14 @@ final class ConverterCase {
     }
 
     private final BenchOptions opts;
-    private final String registryUrl;
+    /** The shipped Avro source config (config/avro/source-bigquery.json, the stack's registry filled in). */
+    private final Map<String, String> avroSource;
     private final Map<String, Object> details;
     private final List<String> failures;
 
-    ConverterCase(BenchOptions opts, String registryUrl, Map<String, Object> details, List<String> failures) {
+    ConverterCase(BenchOptions opts, Map<String, String> avroSource, Map<String, Object> details, List<String> failures) {
         this.opts = opts;
-        this.registryUrl = registryUrl;
+        this.avroSource = avroSource;
         this.details = details;
         this.failures = failures;
     }
@@ -61,13 +62,14 @@ final class ConverterCase {
     private Converter[] avro(Supplier<Converter> make) {
         Converter[] pair = new Converter[2];
         for (int i = 0; i < 2; i++) {
+            // The shipped source config's settings of that converter, its class aside (the variant gives it).
+            String prefix = (i == 0 ? "key" : "value") + ".converter.";
             Map<String, Object> c = new HashMap<>();
-            // The shipped source config's converter settings (config/avro/source-bigquery.json).
-            c.put("apicurio.registry.url", registryUrl);
-            c.put("apicurio.registry.auto-register", "true");
-            c.put("apicurio.registry.as-confluent", "true");
-            c.put("apicurio.registry.use-id", "contentId");
-            c.put("apicurio.registry.headers.enabled", "false");
+            avroSource.forEach((k, v) -> {
+                if (k.startsWith(prefix)) {
+                    c.put(k.substring(prefix.length()), v);
+                }
+            });
             pair[i] = make.get();
             pair[i].configure(c, i == 0);
         }
@@ -82,7 +84,8 @@ final class ConverterCase {
             new Variant("Apicurio AvroConverter as is", () -> avro(AvroConverter::new)),
             new Variant("CachingAvroConverter (shipped)", () -> avro(CachingAvroConverter::new)));
         log("== converters alone: %s source records (bench rows) written and read back by each converter, key and value; "
-            + "one thread, thread CPU time, 1 warm-up + %d timed pass(es) each; registry %s", fmtN(n), opts.reps, registryUrl);
+            + "one thread, thread CPU time, 1 warm-up + %d timed pass(es) each; registry %s", fmtN(n), opts.reps,
+            avroSource.get("value.converter.apicurio.registry.url"));
         Map<String, List<Pass>> passes = new LinkedHashMap<>();
         List<Map<String, Object>> raw = new ArrayList<>();
         for (int rep = 0; rep <= opts.reps; rep++) {

@@ -16,6 +16,7 @@ import java.util.function.ToDoubleFunction;
 
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.bq2k.stack.ConnectorConfigs;
 import io.bq2k.stack.PipelineOps;
 
 /**
@@ -72,7 +73,7 @@ final class FormatCase {
             kept.remove(st.deployer); // nothing else runs in the worker: its CPU seconds are this sync's
         }
         if (formats.stream().anyMatch(RecordFormat::avro)) {
-            new ConverterCase(opts, st.local.registryUrl(), run.details(), run.failures()).run(res);
+            new ConverterCase(opts, ConnectorConfigs.avroSource(st.local).config(), run.details(), run.failures()).run(res);
         }
         long warm = warmUpRows(rows);
         String warmQuery = BenchData.QUERY + " WHERE id <= " + warm;
